@@ -1,0 +1,6 @@
+"""Local development: debug on, everything embedded (SQLite, filesystem broker, the bundled emulator)."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

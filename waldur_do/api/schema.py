@@ -1,0 +1,50 @@
+"""drf-spectacular additions so the schema says what the server really answers."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
+LIST_HEADERS = [
+    OpenApiParameter(
+        "X-Result-Count",
+        OpenApiTypes.INT,
+        location=OpenApiParameter.HEADER,
+        response=True,
+        description="How many objects the whole list holds.",
+    ),
+    OpenApiParameter(
+        "Link",
+        OpenApiTypes.STR,
+        location=OpenApiParameter.HEADER,
+        response=True,
+        description='RFC 8288 links to the first, prev, next and last pages (`rel="…"`).',
+    ),
+]
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self._is_list_view():
+            parameters += LIST_HEADERS
+        if self.method in ("GET", "HEAD"):
+            parameters.append(
+                OpenApiParameter(
+                    "field",
+                    OpenApiTypes.STR,
+                    many=True,
+                    explode=True,
+                    description="Return only these fields (repeatable); unknown names are ignored.",
+                )
+            )
+        return parameters
+
+
+class QueryTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "waldur_do.api.authentication.QueryTokenAuthentication"
+    name = "queryTokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "query", "name": "x-auth-token"}

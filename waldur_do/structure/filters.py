@@ -1,0 +1,59 @@
+import django_filters
+
+from .models import Customer, Project, ServiceSettings, SshPublicKey
+
+
+class CustomerFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name")
+    abbreviation = django_filters.CharFilter(lookup_expr="icontains")
+    native_name = django_filters.CharFilter(lookup_expr="icontains")
+    o = django_filters.OrderingFilter(fields=("name", "abbreviation", "native_name", "created"))
+
+    class Meta:
+        model = Customer
+        fields = ()
+
+
+class ProjectFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name")
+    customer = django_filters.UUIDFilter(field_name="customer__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
+    customer_name = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains")
+    o = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("created", "created"), ("customer__name", "customer_name"))
+    )
+
+    class Meta:
+        model = Project
+        fields = ()
+
+
+class ServiceSettingsFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name")
+    type = django_filters.ChoiceFilter(choices=ServiceSettings.Type.choices)
+    state = django_filters.ChoiceFilter(choices=ServiceSettings.State.choices)
+    customer = django_filters.UUIDFilter(field_name="customer__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
+    shared = django_filters.BooleanFilter()
+    o = django_filters.OrderingFilter(fields=("name", "type", "state", "created"))
+
+    class Meta:
+        model = ServiceSettings
+        fields = ()
+
+
+class SshPublicKeyFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name")
+    fingerprint_md5 = django_filters.CharFilter()
+    fingerprint_sha256 = django_filters.CharFilter()
+    user_uuid = django_filters.UUIDFilter(field_name="user__uuid")
+    is_shared = django_filters.BooleanFilter()
+    o = django_filters.OrderingFilter(fields=("name", "created"))
+
+    class Meta:
+        model = SshPublicKey
+        fields = ()

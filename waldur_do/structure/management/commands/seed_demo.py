@@ -1,0 +1,45 @@
+"""Creates (once) what a newcomer needs to try the API: a staff user with a token, a customer, a project and
+service settings pointing at the bundled emulator."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from waldur_do.structure.models import Customer, CustomerRole, Project, ServiceSettings, User
+
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = "admin"  # a local demo login, printed on purpose
+
+
+class Command(BaseCommand):
+    help = "Create the demo user, token, customer, project and service settings if they are missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--emulator-url", default=settings.DEMO_EMULATOR_URL)
+
+    def handle(self, *args, emulator_url, **options):
+        user, created = User.objects.get_or_create(
+            username=DEMO_USERNAME,
+            defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        token, _ = Token.objects.get_or_create(user=user)
+        customer, _ = Customer.objects.get_or_create(
+            name="Demo Organisation", defaults={"abbreviation": "DEMO", "native_name": "Demo Organisation"}
+        )
+        CustomerRole.objects.get_or_create(user=user, customer=customer, role=CustomerRole.Role.OWNER)
+        Project.objects.get_or_create(name="Demo Project", customer=customer)
+        ServiceSettings.objects.get_or_create(
+            name="DigitalOcean emulator",
+            defaults={"customer": customer, "backend_url": emulator_url, "token": "demo-token"},
+        )
+        self.stdout.write(
+            f"API:    http://127.0.0.1:8000/api/\n"
+            f"Docs:   http://127.0.0.1:8000/api/docs/\n"
+            f"Admin:  http://127.0.0.1:8000/admin/  (login {DEMO_USERNAME} / {DEMO_PASSWORD})\n"
+            f"Token:  {token.key}\n"
+            f"Try:    export TOKEN={token.key}\n"
+            f'        http :8000/api/projects/ "Authorization: Token $TOKEN"\n'
+        )

@@ -1,0 +1,97 @@
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+
+from waldur_do.api.viewsets import ModelViewSet, UuidLookupMixin
+
+from . import filters, selectors, services
+from .serializers import (
+    CustomerSerializer,
+    ProjectSerializer,
+    ServiceSettingsSerializer,
+    SshPublicKeySerializer,
+)
+
+
+class CustomerViewSet(ModelViewSet):
+    serializer_class = CustomerSerializer
+    filterset_class = filters.CustomerFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.customer_list(user=user)
+
+    def can_manage(self, user, customer):
+        if self.action == "destroy":
+            return user.is_staff
+        return selectors.is_customer_owner(user=user, customer=customer)
+
+    def perform_create(self, serializer):
+        if not self.request.user.is_staff:
+            raise PermissionDenied("Only staff may create customers.")
+        serializer.save()
+
+
+class ProjectViewSet(ModelViewSet):
+    serializer_class = ProjectSerializer
+    filterset_class = filters.ProjectFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.project_list(user=user)
+
+    def can_manage(self, user, project):
+        return selectors.is_customer_owner(user=user, customer=project.customer)
+
+    def perform_create(self, serializer):
+        customer = serializer.validated_data["customer"]
+        if not selectors.is_customer_owner(user=self.request.user, customer=customer):
+            raise PermissionDenied("Only staff and the customer's owners may create projects.")
+        serializer.save()
+
+    def perform_update(self, serializer):
+        customer = serializer.validated_data.get("customer")
+        if customer is not None and customer != serializer.instance.customer:
+            raise serializers.ValidationError({"customer": ["A project cannot move to another customer."]})
+        serializer.save()
+
+
+class ServiceSettingsViewSet(ModelViewSet):
+    serializer_class = ServiceSettingsSerializer
+    filterset_class = filters.ServiceSettingsFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.service_settings_list(user=user)
+
+    def can_manage(self, user, service_settings):
+        return selectors.can_manage_service_settings(user=user, service_settings=service_settings)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        customer = data.get("customer")
+        allowed = self.request.user.is_staff or (
+            not data.get("shared") and selectors.is_customer_owner(user=self.request.user, customer=customer)
+        )
+        if not allowed:
+            raise PermissionDenied("Only staff and the customer's owners may add service settings.")
+        serializer.save()
+
+
+class SshPublicKeyViewSet(
+    UuidLookupMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Keys are immutable: a changed key is a new key."""
+
+    serializer_class = SshPublicKeySerializer
+    filterset_class = filters.SshPublicKeyFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.ssh_key_list(user=user)
+
+    def can_manage(self, user, key):
+        return user.is_staff or key.user_id == user.pk
+
+    def perform_create(self, serializer):
+        serializer.instance = services.ssh_key_create(user=self.request.user, **serializer.validated_data)
