@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -130,6 +131,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -147,6 +149,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # DigitalOcean: the API endpoint used when a service settings names none, and the per-request timeout.
 DIGITALOCEAN_API_URL = env("DIGITALOCEAN_API_URL", default="https://api.digitalocean.com/v2/")
 DIGITALOCEAN_REQUEST_TIMEOUT = env.float("DIGITALOCEAN_REQUEST_TIMEOUT", default=10.0)
+# python-digitalocean hides the retry-after of a 429, so a rate-limited call is retried after this long.
+DIGITALOCEAN_RATE_LIMIT_RETRY = env.float("DIGITALOCEAN_RATE_LIMIT_RETRY", default=60.0)
 # Where `make run` finds the bundled emulator; the demo service settings point there.
 DEMO_EMULATOR_URL = env("DEMO_EMULATOR_URL", default="http://127.0.0.1:8808/v2/")
 
@@ -158,3 +162,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# How workers watch DigitalOcean actions: first re-check after POLL_INITIAL seconds, each next one FACTOR
+# times later, never more than POLL_MAX apart (a worker is never blocked waiting for an action).
+DROPLET_POLL_INITIAL = env.float("DROPLET_POLL_INITIAL", default=2.0)
+DROPLET_POLL_FACTOR = env.float("DROPLET_POLL_FACTOR", default=1.5)
+DROPLET_POLL_MAX = env.float("DROPLET_POLL_MAX", default=30.0)
+# Largest accepted cloud-init user_data (DigitalOcean's own limit is 64 KiB).
+DROPLET_USER_DATA_MAX_BYTES = 64 * 1024
+
+# How long a stop waits for the guest to shut down before it powers the droplet off.
+DROPLET_GRACEFUL_SHUTDOWN = timedelta(seconds=env.float("DROPLET_GRACEFUL_SHUTDOWN_SECONDS", default=120))

@@ -1,10 +1,18 @@
 """The Celery app: `celery -A tasks worker` and `celery -A tasks beat`, configured from Django settings."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
 
-app = Celery("waldur_do")
+app = Celery("waldur_do", include=["tasks.droplets", "tasks.structure", "tasks.periodic"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# The embedded filesystem broker keeps its queues in folders that must exist before anything is sent.
+for option in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(option)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)

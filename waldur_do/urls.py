@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from droplets.api import views as droplet_views
 from waldur_do.api.routers import Router
 from waldur_do.health import health, ready
 from waldur_do.structure import views as structure_views
@@ -11,6 +12,14 @@ router.register("customers", structure_views.CustomerViewSet, basename="customer
 router.register("projects", structure_views.ProjectViewSet, basename="project")
 router.register("service-settings", structure_views.ServiceSettingsViewSet, basename="servicesettings")
 router.register("keys", structure_views.SshPublicKeyViewSet, basename="sshpublickey")
+router.register(
+    "digitalocean-droplets", droplet_views.DigitalOceanDropletViewSet, basename="digitalocean-droplet"
+)
+router.register(
+    "digitalocean-regions", droplet_views.DigitalOceanRegionViewSet, basename="digitalocean-region"
+)
+router.register("digitalocean-images", droplet_views.DigitalOceanImageViewSet, basename="digitalocean-image")
+router.register("digitalocean-sizes", droplet_views.DigitalOceanSizeViewSet, basename="digitalocean-size")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,14 +5,19 @@ from django.db.models import ProtectedError
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from waldur_do.errors import DomainError
 
 
 def exception_handler(exc, context):
+    # A refused request must leave nothing behind, even what a service wrote before it raised: under
+    # ATOMIC_REQUESTS the request's transaction commits unless marked for rollback, as DRF does for its own.
     if isinstance(exc, DomainError):
+        set_rollback()
         return _domain_error_response(exc)
     if isinstance(exc, ProtectedError):
+        set_rollback()
         return Response({"detail": _protected_message(exc)}, status=409)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -31,5 +36,5 @@ def _domain_error_response(exc: DomainError) -> Response:
 
 
 def _protected_message(exc: ProtectedError) -> str:
-    blocking = {obj._meta.verbose_name_plural for obj in exc.protected_objects}
+    blocking = {str(obj._meta.verbose_name_plural) for obj in exc.protected_objects}  # lazy strings
     return f"Cannot delete it while it still has {', '.join(sorted(blocking))}."

@@ -26,6 +26,19 @@ class _UuidLinkMixin:
 
 
 class UuidHyperlinkedRelatedField(_UuidLinkMixin, serializers.HyperlinkedRelatedField):
+    """`visible_to=<selector>` accepts only objects the requesting user may see (`selector(user=...)`), so a
+    link to anything else is a 400 "object does not exist", exactly like a link to nothing."""
+
+    def __init__(self, view_name, *, visible_to=None, **kwargs):
+        self.visible_to = visible_to
+        super().__init__(view_name, **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if self.visible_to is not None and request is not None:
+            return self.visible_to(user=request.user)
+        return super().get_queryset()
+
     def get_object(self, view_name, view_args, view_kwargs):
         parsed = parse_uuid(view_kwargs.get("uuid"))
         if parsed is None:

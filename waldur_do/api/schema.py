@@ -24,6 +24,14 @@ LIST_HEADERS = [
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def get_operation_id(self):
+        """Waldur's ids: `digitalocean_droplets_start`, not drf-spectacular's `…_start_create`."""
+        operation_id = super().get_operation_id()
+        action = getattr(self.view, "action", None)
+        if self.method == "POST" and action != "create" and operation_id.endswith("_create"):
+            return operation_id.removesuffix("_create")
+        return operation_id
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self._is_list_view():

@@ -23,6 +23,10 @@ class UuidLookupMixin:
         """The objects `user` may see; anything else answers 404."""
         raise NotImplementedError
 
+    def can_create(self, user):
+        """Whether `user` may create anything here at all; the body's own references are checked later."""
+        return True
+
     def get_object(self):
         parsed = parse_uuid(self.kwargs[self.lookup_field])
         if parsed is None:

@@ -1,5 +1,7 @@
 import django_filters
 
+from waldur_do.api.filters import OrderingFilter
+
 from .models import Customer, Project, ServiceSettings, SshPublicKey
 
 
@@ -8,7 +10,7 @@ class CustomerFilter(django_filters.FilterSet):
     name_exact = django_filters.CharFilter(field_name="name")
     abbreviation = django_filters.CharFilter(lookup_expr="icontains")
     native_name = django_filters.CharFilter(lookup_expr="icontains")
-    o = django_filters.OrderingFilter(fields=("name", "abbreviation", "native_name", "created"))
+    o = OrderingFilter(fields=("name", "abbreviation", "native_name", "created"))
 
     class Meta:
         model = Customer
@@ -21,9 +23,7 @@ class ProjectFilter(django_filters.FilterSet):
     customer = django_filters.UUIDFilter(field_name="customer__uuid")
     customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
     customer_name = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains")
-    o = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("created", "created"), ("customer__name", "customer_name"))
-    )
+    o = OrderingFilter(fields=(("name", "name"), ("created", "created"), ("customer__name", "customer_name")))
 
     class Meta:
         model = Project
@@ -38,7 +38,7 @@ class ServiceSettingsFilter(django_filters.FilterSet):
     customer = django_filters.UUIDFilter(field_name="customer__uuid")
     customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
     shared = django_filters.BooleanFilter()
-    o = django_filters.OrderingFilter(fields=("name", "type", "state", "created"))
+    o = OrderingFilter(fields=("name", "type", "state", "created"))
 
     class Meta:
         model = ServiceSettings
@@ -52,7 +52,7 @@ class SshPublicKeyFilter(django_filters.FilterSet):
     fingerprint_sha256 = django_filters.CharFilter()
     user_uuid = django_filters.UUIDFilter(field_name="user__uuid")
     is_shared = django_filters.BooleanFilter()
-    o = django_filters.OrderingFilter(fields=("name", "created"))
+    o = OrderingFilter(fields=("name", "created"))
 
     class Meta:
         model = SshPublicKey

@@ -67,6 +67,10 @@ def ssh_key_list(*, user) -> QuerySet[SshPublicKey]:
     return keys.filter(Q(user=user) | Q(is_shared=True))
 
 
+def owns_any_customer(*, user) -> bool:
+    return user.is_staff or _customer_ids_with_role(user, [CustomerRole.Role.OWNER]).exists()
+
+
 def is_customer_owner(*, user, customer: Customer) -> bool:
     return (
         user.is_staff
@@ -79,8 +83,15 @@ def can_manage_project(*, user, project: Project) -> bool:
 
 
 def can_manage_service_settings(*, user, service_settings: ServiceSettings) -> bool:
+    return can_hold_service_settings(
+        user=user, customer=service_settings.customer, shared=service_settings.shared
+    )
+
+
+def can_hold_service_settings(*, user, customer: Customer | None, shared: bool) -> bool:
+    """Whether `user` may have settings owned this way: staff any; a customer's owner only that customer's
+    private ones. Checked on create and on every update, so an owner can neither share their settings with
+    every customer nor hand them to a customer they don't own."""
     if user.is_staff:
         return True
-    if service_settings.shared or service_settings.customer is None:
-        return False
-    return is_customer_owner(user=user, customer=service_settings.customer)
+    return not shared and customer is not None and is_customer_owner(user=user, customer=customer)

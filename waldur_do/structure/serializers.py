@@ -17,7 +17,9 @@ class CustomerSerializer(HyperlinkedSerializer):
 
 class ProjectSerializer(HyperlinkedSerializer):
     url = UuidHyperlinkedIdentityField(view_name="project-detail")
-    customer = UuidHyperlinkedRelatedField(view_name="customer-detail", queryset=Customer.objects.all())
+    customer = UuidHyperlinkedRelatedField(
+        view_name="customer-detail", queryset=Customer.objects.all(), visible_to=customer_list
+    )
     customer_uuid = serializers.UUIDField(source="customer.uuid", format="hex", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
 
@@ -34,18 +36,15 @@ class ProjectSerializer(HyperlinkedSerializer):
             "created",
         )
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if "customer" in fields and request is not None and request.user:
-            fields["customer"].queryset = customer_list(user=request.user)
-        return fields
-
 
 class ServiceSettingsSerializer(HyperlinkedSerializer):
     url = UuidHyperlinkedIdentityField(view_name="servicesettings-detail")
     customer = UuidHyperlinkedRelatedField(
-        view_name="customer-detail", queryset=Customer.objects.all(), required=False, allow_null=True
+        view_name="customer-detail",
+        queryset=Customer.objects.all(),
+        visible_to=customer_list,
+        required=False,
+        allow_null=True,
     )
     customer_name = serializers.CharField(source="customer.name", read_only=True, default=None)
     token = serializers.CharField(write_only=True, required=False, max_length=255)

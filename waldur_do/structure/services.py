@@ -1,9 +1,10 @@
 """Changes to the structure that are more than a plain save."""
 
+from tasks.utils import enqueue_on_commit
 from waldur_do.errors import InvalidInput
 
 from .keys import InvalidPublicKey, parse_public_key
-from .models import SshPublicKey
+from .models import ServiceSettings, SshPublicKey
 
 
 def ssh_key_create(*, user, name: str, public_key: str) -> SshPublicKey:
@@ -20,3 +21,32 @@ def ssh_key_create(*, user, name: str, public_key: str) -> SshPublicKey:
         fingerprint_md5=parsed.fingerprint_md5,
         fingerprint_sha256=parsed.fingerprint_sha256,
     )
+
+
+def service_settings_create(**fields) -> ServiceSettings:
+    service_settings = ServiceSettings.objects.create(**fields)
+    _schedule_sync(service_settings)
+    return service_settings
+
+
+def service_settings_update(*, service_settings: ServiceSettings, **fields) -> ServiceSettings:
+    """A new token or endpoint is checked again, and the catalog pulled again, before droplets use it."""
+    recheck = any(
+        fields.get(name, getattr(service_settings, name)) != getattr(service_settings, name)
+        for name in ("token", "backend_url")
+    )
+    for name, value in fields.items():
+        setattr(service_settings, name, value)
+    if recheck:
+        service_settings.state = ServiceSettings.State.CREATING
+        service_settings.error_message = ""
+    service_settings.save()
+    if recheck:
+        _schedule_sync(service_settings)
+    return service_settings
+
+
+def _schedule_sync(service_settings: ServiceSettings) -> None:
+    from tasks.structure import service_settings_sync_task
+
+    enqueue_on_commit(service_settings_sync_task, service_settings.pk)

@@ -19,15 +19,13 @@ class CustomerViewSet(ModelViewSet):
     def get_visible_queryset(self, user):
         return selectors.customer_list(user=user)
 
+    def can_create(self, user):
+        return user.is_staff
+
     def can_manage(self, user, customer):
         if self.action == "destroy":
             return user.is_staff
         return selectors.is_customer_owner(user=user, customer=customer)
-
-    def perform_create(self, serializer):
-        if not self.request.user.is_staff:
-            raise PermissionDenied("Only staff may create customers.")
-        serializer.save()
 
 
 class ProjectViewSet(ModelViewSet):
@@ -36,6 +34,9 @@ class ProjectViewSet(ModelViewSet):
 
     def get_visible_queryset(self, user):
         return selectors.project_list(user=user)
+
+    def can_create(self, user):
+        return selectors.owns_any_customer(user=user)
 
     def can_manage(self, user, project):
         return selectors.is_customer_owner(user=user, customer=project.customer)
@@ -60,18 +61,29 @@ class ServiceSettingsViewSet(ModelViewSet):
     def get_visible_queryset(self, user):
         return selectors.service_settings_list(user=user)
 
+    def can_create(self, user):
+        return selectors.owns_any_customer(user=user)
+
     def can_manage(self, user, service_settings):
         return selectors.can_manage_service_settings(user=user, service_settings=service_settings)
 
     def perform_create(self, serializer):
-        data = serializer.validated_data
-        customer = data.get("customer")
-        allowed = self.request.user.is_staff or (
-            not data.get("shared") and selectors.is_customer_owner(user=self.request.user, customer=customer)
+        self._check_can_hold(serializer)
+        serializer.instance = services.service_settings_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        self._check_can_hold(serializer)
+        serializer.instance = services.service_settings_update(
+            service_settings=serializer.instance, **serializer.validated_data
         )
-        if not allowed:
-            raise PermissionDenied("Only staff and the customer's owners may add service settings.")
-        serializer.save()
+
+    def _check_can_hold(self, serializer):
+        """The settings as they will be after this request must still be the user's to manage."""
+        data, instance = serializer.validated_data, serializer.instance
+        customer = data["customer"] if "customer" in data else getattr(instance, "customer", None)
+        shared = data.get("shared", getattr(instance, "shared", False))
+        if not selectors.can_hold_service_settings(user=self.request.user, customer=customer, shared=shared):
+            raise PermissionDenied("Only staff may share service settings or give them to another customer.")
 
 
 class SshPublicKeyViewSet(

@@ -6,8 +6,10 @@ from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
 from waldur_do.structure.models import Customer, CustomerRole, Project, ServiceSettings, User
+from waldur_do.structure.services import service_settings_create
 
 DEMO_USERNAME = "admin"
+DEMO_SETTINGS_NAME = "DigitalOcean emulator"
 DEMO_PASSWORD = "admin"  # a local demo login, printed on purpose
 
 
@@ -31,10 +33,11 @@ class Command(BaseCommand):
         )
         CustomerRole.objects.get_or_create(user=user, customer=customer, role=CustomerRole.Role.OWNER)
         Project.objects.get_or_create(name="Demo Project", customer=customer)
-        ServiceSettings.objects.get_or_create(
-            name="DigitalOcean emulator",
-            defaults={"customer": customer, "backend_url": emulator_url, "token": "demo-token"},
-        )
+        if not ServiceSettings.objects.filter(name=DEMO_SETTINGS_NAME).exists():
+            # Through the service, so the token is checked and the catalog pulled once a worker runs.
+            service_settings_create(
+                name=DEMO_SETTINGS_NAME, customer=customer, backend_url=emulator_url, token="demo-token"
+            )
         self.stdout.write(
             f"API:    http://127.0.0.1:8000/api/\n"
             f"Docs:   http://127.0.0.1:8000/api/docs/\n"

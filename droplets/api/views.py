@@ -1,0 +1,179 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from waldur_do.api.fields import UuidHyperlinkedRelatedField
+from waldur_do.api.viewsets import ModelViewSet, ReadOnlyModelViewSet
+from waldur_do.structure import selectors as structure_selectors
+
+from .. import selectors, services, states
+from ..models import Size
+from . import filters
+from .serializers import (
+    DigitalOceanDropletSerializer,
+    DigitalOceanImageSerializer,
+    DigitalOceanRegionSerializer,
+    DigitalOceanSizeSerializer,
+)
+
+STAFF_ACTIONS = ("unlink", "set_erred", "set_ok")
+
+
+class DigitalOceanDropletUpdateSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        r"^[a-zA-Z0-9.-]+$",
+        max_length=150,
+        error_messages={"invalid": "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)"},
+    )
+    description = serializers.CharField(max_length=4096, allow_blank=True, required=False)
+
+
+class DigitalOceanDropletResizeSerializer(serializers.Serializer):
+    size = UuidHyperlinkedRelatedField(view_name="digitalocean-size-detail", queryset=Size.objects.all())
+    disk = serializers.BooleanField(
+        help_text="True: permanent, also grows the disk. False: CPU and RAM only."
+    )
+
+
+class SetErredSerializer(serializers.Serializer):
+    error_message = serializers.CharField(required=False, allow_blank=True, default="")
+    error_traceback = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _status_body(name):
+    return inline_serializer(name, {"status": serializers.CharField()})
+
+
+DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+CONFLICT = OpenApiResponse(DETAIL, description="The droplet's state forbids the operation.")
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: DigitalOceanDropletSerializer}),
+    update=extend_schema(
+        request=DigitalOceanDropletUpdateSerializer,
+        responses={200: DigitalOceanDropletSerializer, 409: CONFLICT},
+    ),
+    partial_update=extend_schema(
+        request=DigitalOceanDropletUpdateSerializer,
+        responses={200: DigitalOceanDropletSerializer, 409: CONFLICT},
+    ),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class DigitalOceanDropletViewSet(ModelViewSet):
+    serializer_class = DigitalOceanDropletSerializer
+    filterset_class = filters.DropletFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.droplet_list(user=user)
+
+    def can_manage(self, user, droplet):
+        if self.action in STAFF_ACTIONS:
+            return user.is_staff
+        return structure_selectors.can_manage_project(user=user, project=droplet.project)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.droplet_create(user=self.request.user, **serializer.validated_data)
+
+    def update(self, request, *args, **kwargs):
+        droplet = self.get_object()
+        services.droplet_check_allowed(droplet=droplet, operation=states.RENAME)
+        update = DigitalOceanDropletUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
+        update.is_valid(raise_exception=True)
+        services.droplet_update(droplet=droplet, **update.validated_data)
+        return Response(self.get_serializer(droplet).data)
+
+    def perform_destroy(self, droplet):
+        services.droplet_delete(droplet=droplet)
+
+    def _schedule(self, operation, service):
+        service(droplet=self.get_object())
+        return Response({"status": f"{operation.name} was scheduled"}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: _status_body("StartStatus"), 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def start(self, request, uuid=None):
+        return self._schedule(states.START, services.droplet_start)
+
+    @extend_schema(request=None, responses={202: _status_body("StopStatus"), 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def stop(self, request, uuid=None):
+        return self._schedule(states.STOP, services.droplet_stop)
+
+    @extend_schema(request=None, responses={202: _status_body("RestartStatus"), 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def restart(self, request, uuid=None):
+        return self._schedule(states.RESTART, services.droplet_restart)
+
+    @extend_schema(
+        request=DigitalOceanDropletResizeSerializer,
+        responses={
+            202: inline_serializer(
+                "ResizeStatus", {"status": serializers.CharField(), "disk": serializers.BooleanField()}
+            ),
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def resize(self, request, uuid=None):
+        droplet = self.get_object()
+        services.droplet_check_allowed(droplet=droplet, operation=states.RESIZE)
+        resize = DigitalOceanDropletResizeSerializer(data=request.data, context=self.get_serializer_context())
+        resize.is_valid(raise_exception=True)
+        disk = resize.validated_data["disk"]
+        services.droplet_resize(droplet=droplet, size=resize.validated_data["size"], disk=disk)
+        return Response({"status": "resize was scheduled", "disk": disk}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: DETAIL, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def pull(self, request, uuid=None):
+        services.droplet_pull(droplet=self.get_object())
+        return Response(
+            {"detail": "Pull operation was successfully scheduled."}, status=status.HTTP_202_ACCEPTED
+        )
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def unlink(self, request, uuid=None):
+        services.droplet_unlink(droplet=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=SetErredSerializer, responses={200: DETAIL})
+    @action(detail=True, methods=["post"])
+    def set_erred(self, request, uuid=None):
+        droplet = self.get_object()
+        body = SetErredSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.droplet_set_erred(droplet=droplet, **body.validated_data)
+        return Response({"detail": "Resource has been marked as erred."})
+
+    @extend_schema(request=None, responses={200: DETAIL})
+    @action(detail=True, methods=["post"])
+    def set_ok(self, request, uuid=None):
+        services.droplet_set_ok(droplet=self.get_object())
+        return Response({"detail": "Resource has been marked as OK."})
+
+
+class DigitalOceanRegionViewSet(ReadOnlyModelViewSet):
+    serializer_class = DigitalOceanRegionSerializer
+    filterset_class = filters.RegionFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.region_list(user=user)
+
+
+class DigitalOceanImageViewSet(ReadOnlyModelViewSet):
+    serializer_class = DigitalOceanImageSerializer
+    filterset_class = filters.ImageFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.image_list(user=user)
+
+
+class DigitalOceanSizeViewSet(ReadOnlyModelViewSet):
+    serializer_class = DigitalOceanSizeSerializer
+    filterset_class = filters.SizeFilter
+
+    def get_visible_queryset(self, user):
+        return selectors.size_list(user=user)

@@ -1,0 +1,223 @@
+"""What users and operators ask of droplets. Each service checks, moves the state at once with a
+compare-and-set update, and enqueues the work for a worker after the transaction commits."""
+
+from django.conf import settings
+from django.utils import timezone
+
+from tasks.utils import enqueue_on_commit
+from waldur_do.errors import InvalidInput, NotPermitted, StateConflict
+from waldur_do.structure import selectors as structure_selectors
+from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
+
+from . import states
+from .models import Droplet, Image, Region, Size
+from .states import Operation, State
+
+SSH_KEY_DISTRIBUTIONS = ("ubuntu", "freebsd", "coreos")
+
+
+def droplet_check_allowed(*, droplet: Droplet, operation: Operation) -> None:
+    """409 unless `operation` may start from the droplet's current state and runtime state."""
+    if droplet.state not in operation.sources:
+        raise StateConflict(states.valid_states_message(operation.sources))
+    if operation.runtime_sources and droplet.runtime_state not in operation.runtime_sources:
+        raise StateConflict(states.valid_runtime_states_message(operation.runtime_sources))
+
+
+def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
+    """Moves the droplet to the operation's scheduled state only if it is still in a source state: of two
+    requests racing for the same droplet, exactly one updates the row and the other gets 409."""
+    guard = {"state__in": operation.sources}
+    if operation.runtime_sources:
+        guard["runtime_state__in"] = operation.runtime_sources
+    now = timezone.now()
+    changed = Droplet.objects.filter(pk=droplet.pk, **guard).update(
+        state=operation.scheduled, operation=operation.name, operation_started=now, modified=now
+    )
+    if not changed:
+        droplet.refresh_from_db()
+        droplet_check_allowed(droplet=droplet, operation=operation)
+        raise StateConflict(states.valid_states_message(operation.sources))
+    droplet.state, droplet.operation, droplet.operation_started, droplet.modified = (
+        operation.scheduled,
+        operation.name,
+        now,
+        now,
+    )
+
+
+def _schedule(*, droplet: Droplet, operation: Operation, **params) -> None:
+    from tasks.droplets import droplet_operation_task
+
+    _droplet_transition(droplet=droplet, operation=operation)
+    enqueue_on_commit(droplet_operation_task, droplet.pk, operation.name, params)
+
+
+def droplet_create(
+    *,
+    user,
+    name: str,
+    service_settings: ServiceSettings,
+    project: Project,
+    region: Region,
+    image: Image,
+    size: Size,
+    description: str = "",
+    ssh_public_key: SshPublicKey | None = None,
+    user_data: str = "",
+) -> Droplet:
+    if not structure_selectors.can_manage_project(user=user, project=project):
+        raise NotPermitted("You may not create droplets in this project.")
+    _check_create_consistency(
+        service_settings=service_settings,
+        project=project,
+        region=region,
+        image=image,
+        size=size,
+        ssh_public_key=ssh_public_key,
+        user_data=user_data,
+    )
+    droplet = Droplet.objects.create(
+        name=name,
+        description=description,
+        service_settings=service_settings,
+        project=project,
+        region=region,
+        image=image,
+        size=size,
+        ssh_public_key=ssh_public_key,
+        user_data=user_data,
+        state=State.CREATION_SCHEDULED,
+        operation=states.CREATE.name,
+        operation_started=timezone.now(),
+        key_name=ssh_public_key.name if ssh_public_key else "",
+        key_fingerprint=ssh_public_key.fingerprint_md5 if ssh_public_key else "",
+        min_ram=size.ram,
+        min_disk=image.min_disk_size or 0,
+    )
+    from tasks.droplets import droplet_operation_task
+
+    enqueue_on_commit(droplet_operation_task, droplet.pk, states.CREATE.name, {})
+    return droplet
+
+
+def _check_create_consistency(
+    *, service_settings, project, region, image, size, ssh_public_key, user_data
+) -> None:
+    """The checks of CONTRACT §5 that span fields, in the contract's order (first failure wins), after
+    making sure the catalog items are from the chosen settings' catalog (else the messages would mislead)."""
+    for field, item in (("region", region), ("image", image), ("size", size)):
+        if item.service_settings_id != service_settings.pk:
+            raise InvalidInput(f"This {field} belongs to other service settings.", field=field)
+    if ssh_public_key is None and image.distribution.lower() in SSH_KEY_DISTRIBUTIONS:
+        raise InvalidInput("SSH public key is required for this image", field="ssh_public_key")
+    if not image.regions.filter(pk=region.pk).exists():
+        raise InvalidInput(f"Image is missing in region {region.name}", field="image")
+    if not size.regions.filter(pk=region.pk).exists():
+        raise InvalidInput(f"Size is missing in region {region.name}", field="size")
+    if image.min_disk_size and size.disk < image.min_disk_size:
+        raise InvalidInput(
+            f"Disk provided by size {size.name} is not enough for image {image.name}", field="size"
+        )
+    if not service_settings.shared and service_settings.customer_id != project.customer_id:
+        raise InvalidInput(
+            "These service settings belong to another customer than the project.", field="service_settings"
+        )
+    if service_settings.state != ServiceSettings.State.OK:
+        raise InvalidInput(
+            f"The service settings are not ready (state {service_settings.state}).", field="service_settings"
+        )
+    if len(user_data.encode()) > settings.DROPLET_USER_DATA_MAX_BYTES:
+        raise InvalidInput(
+            f"User data must be at most {settings.DROPLET_USER_DATA_MAX_BYTES // 1024} KiB.",
+            field="user_data",
+        )
+
+
+def droplet_update(*, droplet: Droplet, name: str | None = None, description: str | None = None) -> Droplet:
+    """Description changes here and now; a new name is also applied on DigitalOcean (a rename action)."""
+    if description is not None and description != droplet.description:
+        droplet.description = description
+        droplet.save(update_fields=["description", "modified"])
+    if name is not None and name != droplet.name:
+        _schedule(droplet=droplet, operation=states.RENAME, name=name)
+        Droplet.objects.filter(pk=droplet.pk).update(name=name)
+        droplet.name = name
+    return droplet
+
+
+def droplet_start(*, droplet: Droplet) -> None:
+    _schedule(droplet=droplet, operation=states.START)
+
+
+def droplet_stop(*, droplet: Droplet) -> None:
+    _schedule(droplet=droplet, operation=states.STOP)
+
+
+def droplet_restart(*, droplet: Droplet) -> None:
+    _schedule(droplet=droplet, operation=states.RESTART)
+
+
+def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
+    """CONTRACT §6: `disk` true grows the disk for good; false changes CPU and RAM only."""
+    new_disk = size.disk if disk else droplet.disk
+    same_size = size.pk == droplet.size_id  # DigitalOcean refuses a resize to the droplet's own size
+    if same_size or (size.cores, size.ram, new_disk) == (droplet.cores, droplet.ram, droplet.disk):
+        raise InvalidInput("New size is the same. Please select another one.", field="size")
+    if size.disk < droplet.disk:
+        raise InvalidInput(
+            "Disk sizes are not allowed to be decreased through a resize operation.", field="size"
+        )
+    if size.service_settings_id != droplet.service_settings_id or (
+        droplet.region_id and not size.regions.filter(pk=droplet.region_id).exists()
+    ):
+        raise InvalidInput(f"Size is missing in region {droplet.region_name}", field="size")
+    _schedule(droplet=droplet, operation=states.RESIZE, size_id=size.pk, disk=disk)
+
+
+def droplet_delete(*, droplet: Droplet) -> None:
+    """An erred droplet that never reached DigitalOcean has nothing to destroy there: it goes at once."""
+    droplet_check_allowed(droplet=droplet, operation=states.DELETE)
+    if droplet.state == State.ERRED and not droplet.backend_id:
+        deleted, _ = Droplet.objects.filter(pk=droplet.pk, state=State.ERRED, backend_id="").delete()
+        if deleted:
+            return
+    _schedule(droplet=droplet, operation=states.DELETE)
+
+
+def droplet_pull(*, droplet: Droplet) -> None:
+    droplet_check_allowed(droplet=droplet, operation=states.PULL)
+    if not droplet.backend_id:
+        raise StateConflict("Resource does not have backend ID.")
+    _schedule(droplet=droplet, operation=states.PULL)
+
+
+def droplet_unlink(*, droplet: Droplet) -> None:
+    """Forgets the droplet without touching DigitalOcean (staff only)."""
+    droplet.delete()
+
+
+def droplet_set_erred(*, droplet: Droplet, message: str = "") -> None:
+    """Manual recovery for operators, from any state."""
+    _droplet_force_state(
+        droplet=droplet, state=State.ERRED, message=message or "Marked as erred by an operator."
+    )
+
+
+def droplet_set_ok(*, droplet: Droplet) -> None:
+    """Manual recovery for operators, from any state."""
+    _droplet_force_state(droplet=droplet, state=State.OK, message="")
+
+
+def _droplet_force_state(*, droplet: Droplet, state: State, message: str) -> None:
+    """Ends whatever operation was in flight; a worker still polling it notices and stops."""
+    Droplet.objects.filter(pk=droplet.pk).update(
+        state=state,
+        error_message=message,
+        error_traceback="",
+        operation="",
+        operation_started=None,
+        action_id="",
+        modified=timezone.now(),
+    )
+    droplet.refresh_from_db()

@@ -1,0 +1,127 @@
+"""The droplet state machine, as one table. Pure: no database, no DigitalOcean.
+
+Each operation names the states (and runtime states) it may start from and the state it moves the droplet
+to at once. Services apply it as a compare-and-set update, so two racing requests cannot both pass.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import models
+
+
+class State(models.TextChoices):
+    CREATION_SCHEDULED = "CREATION_SCHEDULED", "Creation Scheduled"
+    CREATING = "CREATING", "Creating"
+    UPDATE_SCHEDULED = "UPDATE_SCHEDULED", "Update Scheduled"
+    UPDATING = "UPDATING", "Updating"
+    DELETION_SCHEDULED = "DELETION_SCHEDULED", "Deletion Scheduled"
+    DELETING = "DELETING", "Deleting"
+    OK = "OK", "OK"
+    ERRED = "ERRED", "Erred"
+
+
+class RuntimeState(models.TextChoices):
+    NONE = "", "Not created yet"
+    PROVISIONING = "provisioning", "Provisioning"
+    ONLINE = "online", "Online"
+    OFFLINE = "offline", "Offline"
+    RESIZING = "resizing", "Resizing"
+    RESTARTING = "restarting", "Restarting"
+    STARTING = "starting", "Starting"
+    STOPPING = "stopping", "Stopping"
+    ARCHIVE = "archive", "Archive"
+    ERROR = "error", "Error"
+
+
+# What DigitalOcean's droplet `status` means for us.
+RUNTIME_STATE_BY_DO_STATUS = {
+    "new": RuntimeState.PROVISIONING,
+    "active": RuntimeState.ONLINE,
+    "off": RuntimeState.OFFLINE,
+    "archive": RuntimeState.ARCHIVE,
+}
+
+SCHEDULED_STATES = (State.CREATION_SCHEDULED, State.UPDATE_SCHEDULED, State.DELETION_SCHEDULED)
+IN_PROGRESS_STATES = (State.CREATING, State.UPDATING, State.DELETING)
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    sources: tuple[State, ...]
+    scheduled: State  # the state a request moves the droplet to
+    running: State  # the state a worker moves it to when it starts the work
+    runtime_sources: tuple[RuntimeState, ...] = ()  # empty: any runtime state
+    runtime_while_running: RuntimeState | None = None
+    deadline: timedelta = timedelta(minutes=10)  # after this the operation is reconciled or fails
+
+
+CREATE = Operation(
+    "create",
+    sources=(),
+    scheduled=State.CREATION_SCHEDULED,
+    running=State.CREATING,
+    runtime_while_running=RuntimeState.PROVISIONING,
+    deadline=timedelta(minutes=15),
+)
+RENAME = Operation("rename", sources=(State.OK,), scheduled=State.UPDATE_SCHEDULED, running=State.UPDATING)
+START = Operation(
+    "start",
+    sources=(State.OK,),
+    runtime_sources=(RuntimeState.OFFLINE,),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+    runtime_while_running=RuntimeState.STARTING,
+)
+STOP = Operation(
+    "stop",
+    sources=(State.OK,),
+    runtime_sources=(RuntimeState.ONLINE,),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+    runtime_while_running=RuntimeState.STOPPING,
+)
+RESTART = Operation(
+    "restart",
+    sources=(State.OK,),
+    runtime_sources=(RuntimeState.ONLINE,),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+    runtime_while_running=RuntimeState.RESTARTING,
+)
+RESIZE = Operation(
+    "resize",
+    sources=(State.OK,),
+    runtime_sources=(RuntimeState.OFFLINE,),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+    runtime_while_running=RuntimeState.RESIZING,
+    deadline=timedelta(minutes=60),  # a disk resize takes about a minute per GB
+)
+DELETE = Operation(
+    "delete",
+    sources=(State.OK, State.ERRED),
+    scheduled=State.DELETION_SCHEDULED,
+    running=State.DELETING,
+)
+PULL = Operation(
+    "pull",
+    sources=(State.OK, State.ERRED),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+    deadline=timedelta(minutes=5),
+)
+
+OPERATIONS = {op.name: op for op in (CREATE, RENAME, START, STOP, RESTART, RESIZE, DELETE, PULL)}
+
+# The "update" endpoint (PUT/PATCH) has the same guard as rename, even when the name does not change.
+UPDATE_SOURCES = RENAME.sources
+
+
+def valid_states_message(states) -> str:
+    return f"Valid states for operation: {', '.join(states)}."
+
+
+def valid_runtime_states_message(runtime_states) -> str:
+    return f"Valid runtime states for operation: {', '.join(runtime_states)}."

@@ -1,0 +1,42 @@
+"""Beat's jobs. Each is cheap to run twice, and expires rather than piling up behind a busy worker."""
+
+import logging
+
+from celery import shared_task
+
+from droplets.backend.errors import BackendError
+from droplets.catalog import service_settings_mark_erred, service_settings_sync
+from droplets.sync import droplet_fail_overdue, droplet_inventory_sync
+from waldur_do.structure.models import ServiceSettings
+
+from .queues import Queue
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(queue=Queue.PERIODIC)
+def droplet_inventory_sync_task():
+    for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
+        try:
+            changed = droplet_inventory_sync(service_settings=service_settings)
+        except BackendError as error:
+            logger.warning("Inventory of %s not synced: %s", service_settings.name, error.message)
+            continue
+        if changed:
+            logger.info("Inventory of %s: %d droplets brought in step", service_settings.name, changed)
+
+
+@shared_task(queue=Queue.PERIODIC)
+def catalog_pull_task():
+    for service_settings in ServiceSettings.objects.all():
+        try:
+            service_settings_sync(service_settings=service_settings)
+        except BackendError as error:
+            service_settings_mark_erred(service_settings=service_settings, error=error)
+
+
+@shared_task(queue=Queue.PERIODIC)
+def droplet_fail_overdue_task():
+    failed = droplet_fail_overdue()
+    if failed:
+        logger.warning("%d droplet operations ran past their deadline and were failed", failed)

@@ -1,0 +1,24 @@
+from celery import shared_task
+
+from droplets.backend.errors import BackendError
+from droplets.catalog import service_settings_mark_erred, service_settings_sync
+from waldur_do.structure.models import ServiceSettings
+
+from .queues import Queue
+
+SYNC_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, max_retries=SYNC_MAX_RETRIES, queue=Queue.DEFAULT)
+def service_settings_sync_task(self, service_settings_id: int):
+    """Checks a service settings' token and pulls its catalog; an unreachable DigitalOcean (or an emulator
+    still starting) is retried a few times before the settings are marked erred."""
+    service_settings = ServiceSettings.objects.filter(pk=service_settings_id).first()
+    if service_settings is None:
+        return
+    try:
+        service_settings_sync(service_settings=service_settings)
+    except BackendError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            raise self.retry(countdown=2**self.request.retries) from None
+        service_settings_mark_erred(service_settings=service_settings, error=error)
