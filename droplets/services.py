@@ -197,10 +197,13 @@ def droplet_unlink(*, droplet: Droplet) -> None:
     droplet.delete()
 
 
-def droplet_set_erred(*, droplet: Droplet, message: str = "") -> None:
+def droplet_set_erred(*, droplet: Droplet, message: str = "", traceback: str = "") -> None:
     """Manual recovery for operators, from any state."""
     _droplet_force_state(
-        droplet=droplet, state=State.ERRED, message=message or "Marked as erred by an operator."
+        droplet=droplet,
+        state=State.ERRED,
+        message=message or "Marked as erred by an operator.",
+        traceback=traceback,
     )
 
 
@@ -209,12 +212,12 @@ def droplet_set_ok(*, droplet: Droplet) -> None:
     _droplet_force_state(droplet=droplet, state=State.OK, message="")
 
 
-def _droplet_force_state(*, droplet: Droplet, state: State, message: str) -> None:
+def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceback: str = "") -> None:
     """Ends whatever operation was in flight; a worker still polling it notices and stops."""
     Droplet.objects.filter(pk=droplet.pk).update(
         state=state,
         error_message=message,
-        error_traceback="",
+        error_traceback=traceback,
         operation="",
         operation_started=None,
         action_id="",

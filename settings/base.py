@@ -126,13 +126,15 @@ SPECTACULAR_SETTINGS = {
 # Celery. The embedded default uses kombu's filesystem transport: a broker that needs no server, yet still
 # delivers tasks between separate web, worker and beat processes (tasks are really asynchronous, not eager).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
-        "control_folder": str(VAR_DIR / "broker-control"),
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        "polling_interval": 0.2,  # a folder listing is cheap; a whole second per hop is not
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
@@ -142,6 +144,12 @@ CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message f
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # tasks are slow network calls; don't hoard them on one worker
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Following DigitalOcean actions and beat's jobs get queues of their own (tasks/queues.py says why), so a
+# burst of either never delays a user's request.
+CELERY_TASK_ROUTES = {
+    "tasks.droplets.droplet_poll_task": {"queue": "polling"},
+    "tasks.periodic.*": {"queue": "periodic"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

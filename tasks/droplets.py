@@ -9,8 +9,6 @@ from django.conf import settings
 from droplets.backend.errors import BackendError, RateLimitedError
 from droplets.execution import droplet_operation_begin, droplet_operation_fail, droplet_operation_poll
 
-from .queues import Queue
-
 logger = logging.getLogger(__name__)
 
 BEGIN_MAX_RETRIES = 6
@@ -23,13 +21,13 @@ def poll_delay(attempt: int) -> float:
     )
 
 
-@shared_task(bind=True, max_retries=BEGIN_MAX_RETRIES, queue=Queue.DEFAULT)
+@shared_task(bind=True, max_retries=BEGIN_MAX_RETRIES)
 def droplet_operation_task(self, droplet_id: int, operation_name: str, params: dict):
     _advance(self, droplet_operation_begin, droplet_id, operation_name, params, attempt=0)
 
 
 # No retry limit: every operation has a deadline, and the poll that passes it fails the operation.
-@shared_task(bind=True, max_retries=None, queue=Queue.POLLING)
+@shared_task(bind=True, max_retries=None)
 def droplet_poll_task(self, droplet_id: int, operation_name: str, params: dict, attempt: int = 1):
     _advance(self, droplet_operation_poll, droplet_id, operation_name, params, attempt=attempt)
 

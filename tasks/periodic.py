@@ -9,12 +9,10 @@ from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from droplets.sync import droplet_fail_overdue, droplet_inventory_sync
 from waldur_do.structure.models import ServiceSettings
 
-from .queues import Queue
-
 logger = logging.getLogger(__name__)
 
 
-@shared_task(queue=Queue.PERIODIC)
+@shared_task
 def droplet_inventory_sync_task():
     for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
         try:
@@ -26,7 +24,7 @@ def droplet_inventory_sync_task():
             logger.info("Inventory of %s: %d droplets brought in step", service_settings.name, changed)
 
 
-@shared_task(queue=Queue.PERIODIC)
+@shared_task
 def catalog_pull_task():
     for service_settings in ServiceSettings.objects.all():
         try:
@@ -35,7 +33,7 @@ def catalog_pull_task():
             service_settings_mark_erred(service_settings=service_settings, error=error)
 
 
-@shared_task(queue=Queue.PERIODIC)
+@shared_task
 def droplet_fail_overdue_task():
     failed = droplet_fail_overdue()
     if failed:

@@ -4,12 +4,10 @@ from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from waldur_do.structure.models import ServiceSettings
 
-from .queues import Queue
-
 SYNC_MAX_RETRIES = 5
 
 
-@shared_task(bind=True, max_retries=SYNC_MAX_RETRIES, queue=Queue.DEFAULT)
+@shared_task(bind=True, max_retries=SYNC_MAX_RETRIES)
 def service_settings_sync_task(self, service_settings_id: int):
     """Checks a service settings' token and pulls its catalog; an unreachable DigitalOcean (or an emulator
     still starting) is retried a few times before the settings are marked erred."""

@@ -1,4 +1,6 @@
 pytest_plugins = [
     "tests.fixtures.factories",
+    "tests.fixtures.droplets",
     "tests.fixtures.emulator",
+    "tests.fixtures.worker",
 ]

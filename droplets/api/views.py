@@ -68,6 +68,11 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     def get_visible_queryset(self, user):
         return selectors.droplet_list(user=user)
 
+    def can_create(self, user):
+        # Someone who manages no project at all gets their 403 before the body is read (CONTRACT §1's order);
+        # whether they manage the project the body names is the create service's check.
+        return structure_selectors.managed_project_list(user=user).exists()
+
     def can_manage(self, user, droplet):
         if self.action in STAFF_ACTIONS:
             return user.is_staff
@@ -145,7 +150,11 @@ class DigitalOceanDropletViewSet(ModelViewSet):
         droplet = self.get_object()
         body = SetErredSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.droplet_set_erred(droplet=droplet, **body.validated_data)
+        services.droplet_set_erred(
+            droplet=droplet,
+            message=body.validated_data["error_message"],
+            traceback=body.validated_data["error_traceback"],
+        )
         return Response({"detail": "Resource has been marked as erred."})
 
     @extend_schema(request=None, responses={200: DETAIL})

@@ -151,15 +151,16 @@ JUNK_QUERIES = [
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("query", JUNK_QUERIES, ids=lambda q: repr(q)[:40])
-def test_no_query_is_a_server_error(world, route, query):
-    response = world.client("staff").get(list_url(route), query)
-    data = body(response)
-    assert response.status_code in (200, 400, 404), response.content
-    if response.status_code == 400:
-        assert set(data) <= set(query), data  # names the offending parameter
-    elif response.status_code == 404:
-        assert "page" in query
+def test_no_query_is_a_server_error(world, route):
+    client = world.client("staff")
+    for query in JUNK_QUERIES:
+        response = client.get(list_url(route), query)
+        data = body(response)
+        assert response.status_code in (200, 400, 404), (query, response.content)
+        if response.status_code == 400:
+            assert set(data) <= set(query), (query, data)  # names the offending parameter
+        elif response.status_code == 404:
+            assert "page" in query, query
 
 
 JUNK_BODIES = [
@@ -181,8 +182,7 @@ JUNK_BODIES = [
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("payload", JUNK_BODIES, ids=lambda p: p[:30])
-def test_no_body_is_a_server_error(world, route, payload):
+def test_no_body_is_a_server_error(world, route):
     client = world.client("staff")
     targets = {
         "customers": world.customer,
@@ -192,11 +192,9 @@ def test_no_body_is_a_server_error(world, route, payload):
             user=world.users["staff"], name="k", public_key=cached_public_key("ssh-ed25519")
         ),
     }
-    for method, path in (
-        ("post", list_url(route)),
-        ("put", detail_url(route, targets[route].uuid)),
-        ("patch", detail_url(route, targets[route].uuid)),
-    ):
-        response = client.generic(method.upper(), path, payload, "application/json")
-        body(response)
-        assert response.status_code in (200, 201, 400, 405), (method, response.status_code, response.content)
+    detail = detail_url(route, targets[route].uuid)
+    for payload in JUNK_BODIES:
+        for method, path in (("POST", list_url(route)), ("PUT", detail), ("PATCH", detail)):
+            response = client.generic(method, path, payload, "application/json")
+            body(response)
+            assert response.status_code in (200, 201, 400, 405), (method, payload[:40], response.content)

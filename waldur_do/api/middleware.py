@@ -31,13 +31,20 @@ class ApiErrorMiddleware:
 
 
 def _json_error(status_code, original):
-    try:
-        phrase = HTTPStatus(status_code).phrase
-    except ValueError:
-        phrase = "Error"
-    detail = {404: "Not found."}.get(status_code, phrase + ".")
-    response = JsonResponse({"detail": detail}, status=status_code, json_dumps_params={"ensure_ascii": False})
+    # DRF's own error rendered as HTML for a browser (the browsable API) still says what went wrong: keep it.
+    data = getattr(original, "data", None)
+    if not isinstance(data, dict | list):
+        data = {"detail": _generic_detail(status_code)}
+    response = JsonResponse(data, status=status_code, safe=False, json_dumps_params={"ensure_ascii": False})
     for header in ("Allow", "WWW-Authenticate", "Retry-After"):
         if original.has_header(header):
             response[header] = original[header]
     return response
+
+
+def _generic_detail(status_code):
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    return {404: "Not found."}.get(status_code, phrase + ".")

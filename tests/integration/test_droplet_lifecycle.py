@@ -1,0 +1,65 @@
+"""A droplet's whole life through the API, a real worker and the emulator, as a user lives it."""
+
+import pytest
+
+pytestmark = [pytest.mark.integration]
+
+
+def is_settled(body):
+    return body is not None and body["state"] in ("OK", "ERRED")
+
+
+def test_create_stop_resize_start_restart_rename_delete(demo):
+    api = demo.api
+    droplet = demo.create_droplet("web-1")
+    assert droplet["state"] == "CREATION_SCHEDULED"
+    url = droplet["url"]
+
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"], droplet["error_message"]) == ("OK", "online", "")
+    assert (
+        droplet["backend_id"]
+        and droplet["external_ips"]
+        and droplet["access_url"] == droplet["external_ips"][0]
+    )
+    assert (droplet["cores"], droplet["ram"], droplet["disk"]) == (1, 1024, 25 * 1024)
+    assert droplet["image_name"] == "Debian 12 x64"
+    assert droplet["region_name"] == "New York 1"
+    assert droplet["start_time"] is not None
+
+    assert api.post(f"{url}stop/").status_code == 202
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"], droplet["start_time"]) == ("OK", "offline", None)
+
+    resize = api.post(
+        f"{url}resize/", {"size": demo.catalog_url("digitalocean-sizes", "s-2vcpu-2gb"), "disk": False}
+    )
+    assert resize.json() == {"status": "resize was scheduled", "disk": False}
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"]) == ("OK", "offline")
+    assert (droplet["cores"], droplet["ram"], droplet["disk"]) == (2, 2048, 25 * 1024)  # the disk stays
+
+    resize = api.post(
+        f"{url}resize/", {"size": demo.catalog_url("digitalocean-sizes", "s-2vcpu-4gb"), "disk": True}
+    )
+    assert resize.status_code == 202, resize.text
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["cores"], droplet["ram"], droplet["disk"]) == (2, 4096, 80 * 1024)
+
+    assert api.post(f"{url}start/").status_code == 202
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"]) == ("OK", "online")
+
+    assert api.post(f"{url}restart/").json() == {"status": "restart was scheduled"}
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"]) == ("OK", "online")
+
+    renamed = api.patch(url, {"name": "web-renamed"})
+    assert renamed.json()["state"] == "UPDATE_SCHEDULED"
+    droplet = api.wait_for(url, is_settled)
+    assert droplet["state"] == "OK"
+    assert demo.droplet_on_do(droplet["backend_id"])["name"] == "web-renamed"
+
+    assert api.delete(url).status_code == 204
+    api.wait_for(url, lambda body: body is None)
+    assert demo.droplet_on_do(droplet["backend_id"]) is None
