@@ -7,6 +7,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test lint install migrate bench clean
 
 run: migrate
+	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/honcho start -f Procfile
 
@@ -32,7 +33,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 bench: install
-	$(BIN)/python benchmarks/emulator_list.py
+	$(BIN)/python -m benchmarks.emulator_list
+	DJANGO_SETTINGS_MODULE=settings.test $(BIN)/python -m benchmarks.droplet_list
 
 clean:
 	rm -rf $(VENV) var

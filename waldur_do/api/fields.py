@@ -14,15 +14,27 @@ def parse_uuid(value):
         return None
 
 
+URL_PLACEHOLDER = "0" * 32
+
+
 class _UuidLinkMixin:
+    """Resolves the URL pattern once per field and request, then fills in each row's uuid: a full
+    `reverse()` per row and link was half the cost of a 300-droplet page."""
+
     lookup_field = "uuid"
 
     def __init__(self, view_name, **kwargs):
         kwargs.setdefault("lookup_field", "uuid")
         super().__init__(view_name=view_name, **kwargs)
+        self._url_templates = {}
 
     def get_url(self, obj, view_name, request, format):
-        return self.reverse(view_name, kwargs={"uuid": obj.uuid.hex}, request=request, format=format)
+        key = (view_name, format, request.get_host() if request is not None else None)
+        template = self._url_templates.get(key)
+        if template is None:
+            template = self.reverse(view_name, kwargs={"uuid": URL_PLACEHOLDER}, request=request, format=format)
+            self._url_templates[key] = template
+        return template.replace(URL_PLACEHOLDER, obj.uuid.hex, 1)
 
 
 class UuidHyperlinkedRelatedField(_UuidLinkMixin, serializers.HyperlinkedRelatedField):
