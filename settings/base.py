@@ -34,7 +34,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",  # serves the admin's static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -47,6 +46,8 @@ MIDDLEWARE = [
 AUTH_USER_MODEL = "structure.User"
 
 ROOT_URLCONF = "waldur_do.urls"
+# A missing slash under /api/ is a JSON 404, not a redirect that drops a POST body (the admin adds its own).
+APPEND_SLASH = False
 WSGI_APPLICATION = "waldur_do.wsgi.application"
 
 TEMPLATES = [

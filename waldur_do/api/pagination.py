@@ -7,6 +7,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from .authentication import QueryTokenAuthentication
+
 
 class LinkHeaderPagination(PageNumberPagination):
     page_size = 10
@@ -22,7 +24,8 @@ class LinkHeaderPagination(PageNumberPagination):
 
     def _link_header(self):
         page = self.page
-        url = self.request.build_absolute_uri()
+        # A token sent as ?x-auth-token= must not be echoed back in the links (proxies and logs keep headers).
+        url = remove_query_param(self.request.build_absolute_uri(), QueryTokenAuthentication.query_param)
         last = page.paginator.num_pages
         links = []
         if page.has_previous():

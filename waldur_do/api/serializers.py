@@ -11,7 +11,9 @@ class RestrictedFieldsMixin:
         request = self.context.get("request")
         if request is None or request.method not in permissions.SAFE_METHODS or not self._renders_response():
             return fields
-        wanted = set(request.query_params.getlist("field")) & fields.keys()
+        # Write-only fields are never rendered, so asking for one is asking for an unknown field.
+        readable = {name for name, field in fields.items() if not field.write_only}
+        wanted = set(request.query_params.getlist("field")) & readable
         if not wanted:
             return fields
         return {name: field for name, field in fields.items() if name in wanted}

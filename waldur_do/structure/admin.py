@@ -1,7 +1,8 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from . import services
 from .models import Customer, CustomerRole, Project, ProjectRole, ServiceSettings, SshPublicKey, User
 
 
@@ -48,18 +49,45 @@ class ServiceSettingsAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     search_fields = ("name",)
     readonly_fields = ("uuid", "state", "error_message")
+    actions = ("check_token_and_pull_catalog",)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page shows every field as text: the token stays out of it.
+            fields = [name for name in fields if name != "token"]
+        return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        # The token is write-only here too: the field renders empty and keeps the stored value when left so.
-        form.base_fields["token"].widget = forms.PasswordInput(render_value=False)
-        form.base_fields["token"].required = obj is None
+        if "token" in form.base_fields:
+            # Write-only here too: the field renders empty and keeps the stored value when left so.
+            form.base_fields["token"].widget = forms.PasswordInput(render_value=False)
+            form.base_fields["token"].required = obj is None
         return form
 
     def save_model(self, request, obj, form, change):
-        if change and not form.cleaned_data.get("token"):
-            obj.token = ServiceSettings.objects.values_list("token", flat=True).get(pk=obj.pk)
-        super().save_model(request, obj, form, change)
+        """Through the services, so that a new token or endpoint is checked and its catalog pulled."""
+        fields = dict(form.cleaned_data)
+        if change:
+            if not fields["token"]:
+                del fields["token"]
+            # The service compares with the stored row; `obj` already holds the submitted values.
+            services.service_settings_update(
+                service_settings=ServiceSettings.objects.get(pk=obj.pk), **fields
+            )
+        else:
+            # The admin goes on with `obj` (log entry, redirect), so it becomes the row the service made.
+            obj.pk = services.service_settings_create(**fields).pk
+            obj.refresh_from_db()
+
+    @admin.action(description="Check token and pull catalog", permissions=("change",))
+    def check_token_and_pull_catalog(self, request, queryset):
+        for service_settings in queryset:
+            services.service_settings_schedule_sync(service_settings=service_settings)
+            self.message_user(
+                request, f"{service_settings}: token check and catalog pull scheduled.", messages.SUCCESS
+            )
 
 
 @admin.register(SshPublicKey)

@@ -25,7 +25,7 @@ def ssh_key_create(*, user, name: str, public_key: str) -> SshPublicKey:
 
 def service_settings_create(**fields) -> ServiceSettings:
     service_settings = ServiceSettings.objects.create(**fields)
-    _schedule_sync(service_settings)
+    service_settings_schedule_sync(service_settings=service_settings)
     return service_settings
 
 
@@ -42,11 +42,12 @@ def service_settings_update(*, service_settings: ServiceSettings, **fields) -> S
         service_settings.error_message = ""
     service_settings.save()
     if recheck:
-        _schedule_sync(service_settings)
+        service_settings_schedule_sync(service_settings=service_settings)
     return service_settings
 
 
-def _schedule_sync(service_settings: ServiceSettings) -> None:
+def service_settings_schedule_sync(*, service_settings: ServiceSettings) -> None:
+    """Checks the token and pulls the catalog in a worker, once the current transaction commits."""
     from tasks.structure import service_settings_sync_task
 
     enqueue_on_commit(service_settings_sync_task, service_settings.pk)

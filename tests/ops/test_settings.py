@@ -1,0 +1,47 @@
+"""The settings modules as a deployment uses them: each in a fresh interpreter, from the environment only."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_settings(module: str, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": module, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = load_settings("settings.production", DJANGO_ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set in production." in result.stderr
+
+
+def test_production_reads_everything_from_the_environment():
+    result = load_settings(
+        "settings.production",
+        DJANGO_SECRET_KEY="s" * 50,
+        DJANGO_ALLOWED_HOSTS="example.com",
+        DATABASE_URL="postgres://u:p@db:5432/waldur",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "django.db.backends.postgresql"]
+
+
+def test_the_embedded_default_needs_no_environment():
+    result = load_settings("settings.dev")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
