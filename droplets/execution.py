@@ -126,7 +126,7 @@ def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict
     if expected and current.status != expected:
         if operation is STOP and not params.get("forced") and _graceful_shutdown_overdue(droplet):
             # The guest ignored the shutdown request (or has no ACPI): cut the power.
-            _save_in_operation(droplet, operation, action_id=backend.power_off(droplet.backend_id))
+            _save_in_operation(droplet, operation, action_id=_power_off(droplet, backend))
             return {**params, "forced": True}
         return params  # DigitalOcean's status lags behind its finished action: look again later
     _complete(droplet, operation, current)
@@ -258,6 +258,16 @@ def _pull(droplet: Droplet, backend) -> None:
         return None
     _complete(droplet, PULL, current)
     return None
+
+
+def _power_off(droplet: Droplet, backend) -> str:
+    """The power-off action's id, or "" when DigitalOcean refuses it: the droplet is off already and its
+    status lags behind (or another action runs); either way the status is watched until the deadline."""
+    try:
+        return backend.power_off(droplet.backend_id)
+    except RejectedError as error:
+        logger.info("Droplet %s: DigitalOcean refused the power off: %s", droplet.pk, error.message)
+        return ""
 
 
 def _graceful_shutdown_overdue(droplet: Droplet) -> bool:

@@ -35,7 +35,10 @@ def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
         state=operation.scheduled, operation=operation.name, operation_started=now, modified=now
     )
     if not changed:
-        droplet.refresh_from_db()
+        try:
+            droplet.refresh_from_db()
+        except Droplet.DoesNotExist:  # deleted by the request that won the race (or unlinked meanwhile)
+            raise StateConflict("The droplet no longer exists.") from None
         droplet_check_allowed(droplet=droplet, operation=operation)
         raise StateConflict(states.valid_states_message(operation.sources))
     droplet.state, droplet.operation, droplet.operation_started, droplet.modified = (
@@ -160,6 +163,12 @@ def droplet_restart(*, droplet: Droplet) -> None:
 
 def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
     """CONTRACT §6: `disk` true grows the disk for good; false changes CPU and RAM only."""
+    # First whether the size can be had here at all: comparing with a size from another catalog or region
+    # would give a misleading answer ("the same", "smaller").
+    if size.service_settings_id != droplet.service_settings_id or (
+        droplet.region_id and not size.regions.filter(pk=droplet.region_id).exists()
+    ):
+        raise InvalidInput(f"Size is missing in region {droplet.region_name}", field="size")
     new_disk = size.disk if disk else droplet.disk
     same_size = size.pk == droplet.size_id  # DigitalOcean refuses a resize to the droplet's own size
     if same_size or (size.cores, size.ram, new_disk) == (droplet.cores, droplet.ram, droplet.disk):
@@ -168,10 +177,6 @@ def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
         raise InvalidInput(
             "Disk sizes are not allowed to be decreased through a resize operation.", field="size"
         )
-    if size.service_settings_id != droplet.service_settings_id or (
-        droplet.region_id and not size.regions.filter(pk=droplet.region_id).exists()
-    ):
-        raise InvalidInput(f"Size is missing in region {droplet.region_name}", field="size")
     _schedule(droplet=droplet, operation=states.RESIZE, size_id=size.pk, disk=disk)
 
 

@@ -30,6 +30,11 @@ def catalog_pull_task():
         try:
             service_settings_sync(service_settings=service_settings)
         except BackendError as error:
+            if error.retryable:
+                # A moment's trouble says nothing about the account: erring it would block new droplets
+                # and the drift sync until the next pull, hours away.
+                logger.warning("Catalog of %s not pulled: %s", service_settings.name, error.message)
+                continue
             service_settings_mark_erred(service_settings=service_settings, error=error)
 
 

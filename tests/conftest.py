@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.droplets",
     "tests.fixtures.emulator",
     "tests.fixtures.worker",
+    "tests.fixtures.backend",
 ]

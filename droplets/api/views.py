@@ -8,7 +8,7 @@ from waldur_do.api.viewsets import ModelViewSet, ReadOnlyModelViewSet
 from waldur_do.structure import selectors as structure_selectors
 
 from .. import selectors, services, states
-from ..models import Size
+from ..models import Size, hostname_validator
 from . import filters
 from .serializers import (
     DigitalOceanDropletSerializer,
@@ -21,11 +21,9 @@ STAFF_ACTIONS = ("unlink", "set_erred", "set_ok")
 
 
 class DigitalOceanDropletUpdateSerializer(serializers.Serializer):
-    name = serializers.RegexField(
-        r"^[a-zA-Z0-9.-]+$",
-        max_length=150,
-        error_messages={"invalid": "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)"},
-    )
+    # The model's validator, not a RegexField with its own "invalid" message: that message would also
+    # replace "Not a valid string." for a name that is not a string at all.
+    name = serializers.CharField(max_length=150, validators=[hostname_validator])
     description = serializers.CharField(max_length=4096, allow_blank=True, required=False)
 
 

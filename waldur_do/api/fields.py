@@ -32,7 +32,9 @@ class _UuidLinkMixin:
         key = (view_name, format, request.get_host() if request is not None else None)
         template = self._url_templates.get(key)
         if template is None:
-            template = self.reverse(view_name, kwargs={"uuid": URL_PLACEHOLDER}, request=request, format=format)
+            template = self.reverse(
+                view_name, kwargs={"uuid": URL_PLACEHOLDER}, request=request, format=format
+            )
             self._url_templates[key] = template
         return template.replace(URL_PLACEHOLDER, obj.uuid.hex, 1)
 
