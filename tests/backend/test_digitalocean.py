@@ -1,0 +1,230 @@
+"""The backend adapter over the real python-digitalocean and real HTTP: every library failure leaves it as
+one of backend.errors, every request goes where the service settings say with their token, and a listing
+cut short is never passed off as whole."""
+
+import pytest
+import requests
+
+from droplets.backend import errors, get_backend
+from droplets.backend.base import SshKeySpec
+from droplets.emulator.core import ssh_fingerprint
+from tests.fixtures.backend import OTHER_TOKEN, make_backend, make_emulated_settings
+from tests.fixtures.ssh_keys import generate_public_key
+
+DROPLET_PATH = r"^/v2/droplets/\d+$"
+SECRET = "s3cret-token-never-shown"
+
+
+def _seed(emulator, **fields) -> str:
+    return str(emulator.core.seed_droplet(name="web-1", **fields)["id"])
+
+
+@pytest.mark.parametrize(
+    ("effect", "error", "message"),
+    [
+        (
+            "rate_limited",
+            errors.RateLimitedError,
+            "DigitalOcean's API rate limit for this account is exhausted.",
+        ),
+        (
+            "server_error",
+            errors.TransientError,
+            "DigitalOcean had an internal error: Unexpected server-side error",
+        ),
+        ("bad_gateway_html", errors.TransientError, "DigitalOcean answered with a page that is not JSON."),
+        ("empty_5xx", errors.TransientError, "DigitalOcean answered with a page that is not JSON."),
+        (
+            "unauthorized",
+            errors.UnauthorizedError,
+            "DigitalOcean refused the token: Unable to authenticate you.",
+        ),
+        ("not_found", errors.NotFoundError, "The droplet no longer exists on DigitalOcean."),
+        # No "id" in the body: the library itself dies with IndexError, which must not escape.
+        (
+            "malformed_error",
+            errors.TransientError,
+            "DigitalOcean answered with a body that could not be read.",
+        ),
+        ("drop_connection", errors.TransientError, "DigitalOcean could not be reached."),
+        ("truncate_body", errors.TransientError, "DigitalOcean could not be reached."),
+    ],
+)
+def test_each_fault_becomes_one_kind_of_backend_error(emulator_server, effect, error, message):
+    droplet_id = _seed(emulator_server)
+    emulator_server.control.add_faults({"match": {"path_regex": DROPLET_PATH}, "effect": effect})
+
+    with pytest.raises(errors.BackendError) as raised:
+        make_backend(emulator_server, token=SECRET).get_droplet(droplet_id)
+
+    assert type(raised.value) is error
+    assert raised.value.message == str(raised.value) == message
+    assert SECRET not in str(raised.value)
+    assert raised.value.retryable is issubclass(error, errors.TransientError)
+    # Translated at the boundary: nothing of the library or of requests is chained to it.
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_rate_limited_carries_when_to_retry(emulator_server):
+    emulator_server.control.add_faults({"effect": "rate_limited"})
+    with pytest.raises(errors.RateLimitedError) as raised:
+        make_backend(emulator_server).check_account()
+    assert raised.value.retry_after == 7.0
+
+
+def test_an_answer_slower_than_the_timeout_is_transient(emulator_server):
+    emulator_server.control.add_faults(
+        {"match": {"path_regex": "^/v2/account$"}, "effect": {"latency_ms": 600}}
+    )
+    with pytest.raises(errors.TransientError, match=r"^DigitalOcean did not answer within 0\.2 s\.$"):
+        make_backend(emulator_server, timeout=0.2).check_account()
+
+
+def test_a_second_action_while_one_is_pending_is_rejected_with_digitaloceans_message(emulator_server):
+    droplet_id = _seed(emulator_server)
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    backend = make_backend(emulator_server)
+    backend.reboot(droplet_id)
+
+    with pytest.raises(errors.RejectedError) as raised:
+        backend.power_off(droplet_id)
+
+    assert raised.value.message == "DigitalOcean rejected the request: Droplet already has a pending event."
+    assert not raised.value.retryable
+
+
+def test_an_unknown_token_is_unauthorized_and_never_named(emulator_server):
+    emulator_server.control.configure(tokens=[emulator_server.token])
+    with pytest.raises(errors.UnauthorizedError) as raised:
+        make_backend(emulator_server, token=SECRET).check_account()
+    assert SECRET not in raised.value.message
+
+
+class SentRequests:
+    """Every HTTP request this process sends, whichever library object sends it."""
+
+    def __init__(self, monkeypatch):
+        self.sent = []
+        send = requests.adapters.HTTPAdapter.send
+
+        def recording_send(adapter, request, **kwargs):
+            self.sent.append((request.url, request.headers.get("Authorization"), kwargs.get("timeout")))
+            return send(adapter, request, **kwargs)
+
+        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", recording_send)
+
+    def to_api(self, emulator) -> list:
+        """Leaves out the test's own calls to the emulator's control plane."""
+        return [entry for entry in self.sent if not entry[0].startswith(f"{emulator.base_url}/_emulator/")]
+
+
+def test_every_call_uses_the_settings_endpoint_token_and_timeout_never_the_environment(
+    db, emulator_server, monkeypatch
+):
+    # What the library would fall back on: a process-wide account and endpoint, and no timeout at all.
+    monkeypatch.setenv("DIGITALOCEAN_ACCESS_TOKEN", "environment-token")
+    monkeypatch.setenv("DIGITALOCEAN_END_POINT", "http://127.0.0.1:9/v2/")
+    monkeypatch.delenv("PYTHON_DIGITALOCEAN_REQUEST_TIMEOUT_SEC", raising=False)
+    sent = SentRequests(monkeypatch)
+    backend = get_backend(make_emulated_settings(emulator_server, token="token-of-these-settings"))
+    public_key = generate_public_key()
+    key = {"name": "laptop", "public_key": public_key, "fingerprint": ssh_fingerprint(public_key)}
+    backend.check_account()
+    backend.list_regions(), backend.list_sizes(), backend.list_images()
+    created = backend.create_droplet(
+        name="web-1",
+        region="nyc1",
+        size="s-1vcpu-1gb",
+        image="debian-12-x64",
+        user_data="#!/bin/sh\n",
+        tag="waldur-do-abc",
+        ssh_key=SshKeySpec(**key),
+    )
+    droplet_id = created.droplet_id
+    assert backend.get_action(droplet_id, created.action_id).status == "completed"
+    assert backend.find_droplet_by_tag("waldur-do-abc").id == droplet_id
+    backend.get_droplet(droplet_id), backend.list_droplets()
+    for action in (backend.reboot, backend.shutdown, backend.power_on, backend.power_off):
+        action(droplet_id)
+    backend.resize(droplet_id, size="s-2vcpu-2gb", disk=True)
+    backend.rename(droplet_id, name="web-2")
+    backend.destroy_droplet(droplet_id)
+
+    api_requests = sent.to_api(emulator_server)
+    log = emulator_server.control.requests()
+    assert len(api_requests) == len(log) > 15  # nothing went anywhere but the emulator
+    assert {url.split("/v2/")[0] for url, _, _ in api_requests} == {emulator_server.base_url}
+    assert {auth for _, auth, _ in api_requests} == {"Bearer token-of-these-settings"}
+    assert {timeout for _, _, timeout in api_requests} == {
+        5.0
+    }  # settings.test's DIGITALOCEAN_REQUEST_TIMEOUT
+    assert {entry["token"] for entry in log} == {"token-of-these-settings"}
+    assert all(entry["status"] < 400 or entry["path"].startswith("/v2/account/keys/") for entry in log)
+
+
+def test_the_ssh_key_is_added_to_the_account_once(emulator_server):
+    public_key = generate_public_key()
+    spec = SshKeySpec(name="laptop", public_key=public_key, fingerprint=ssh_fingerprint(public_key))
+    backend = make_backend(emulator_server)
+    for name in ("web-1", "web-2"):
+        backend.create_droplet(
+            name=name,
+            region="nyc1",
+            size="s-1vcpu-1gb",
+            image="debian-12-x64",
+            user_data="",
+            tag="t",
+            ssh_key=spec,
+        )
+
+    log = emulator_server.control.requests()
+    assert [e["method"] for e in log if e["path"] == "/v2/account/keys/"] == ["POST"]
+    key_ids = [e["body"]["ssh_keys"] for e in log if e["path"] == "/v2/droplets/" and e["method"] == "POST"]
+    assert key_ids[0] == key_ids[1] and len(key_ids[0]) == 1
+
+
+def test_two_accounts_on_two_endpoints_side_by_side(emulator_server, other_emulator_server):
+    emulator_server.control.configure(tokens=[emulator_server.token])
+    first, second = make_backend(emulator_server), make_backend(other_emulator_server)
+
+    ids = {}
+    for backend, name in ((first, "first-1"), (second, "second-1"), (first, "first-2")):
+        created = backend.create_droplet(
+            name=name,
+            region="nyc1",
+            size="s-1vcpu-1gb",
+            image="debian-12-x64",
+            user_data="",
+            tag="t",
+            ssh_key=None,
+        )
+        ids[name] = created.droplet_id
+    first.power_off(ids["first-1"])
+    second.power_off(ids["second-1"])
+
+    assert sorted(d.name for d in first.list_droplets()) == ["first-1", "first-2"]
+    assert [d.name for d in second.list_droplets()] == ["second-1"]
+    assert {e["token"] for e in emulator_server.control.requests()} == {emulator_server.token}
+    assert {e["token"] for e in other_emulator_server.control.requests()} == {OTHER_TOKEN}
+    assert {e["status"] for e in other_emulator_server.control.requests()} < set(range(200, 300))
+
+
+def test_a_listing_over_several_pages_is_read_whole(emulator_server):
+    emulator_server.control.configure(max_per_page=2)
+    seeded = [_seed(emulator_server) for _ in range(5)]
+    assert [d.id for d in make_backend(emulator_server).list_droplets()] == seeded
+
+
+def test_a_listing_cut_short_by_a_rate_limit_on_a_later_page_is_transient(emulator_server):
+    emulator_server.control.configure(max_per_page=2)
+    for _ in range(5):
+        _seed(emulator_server)
+    emulator_server.control.add_faults(
+        {"match": {"path_regex": "^/v2/droplets$", "page_gte": 2}, "effect": "rate_limited"}
+    )
+
+    with pytest.raises(errors.TransientError) as raised:
+        make_backend(emulator_server).list_droplets()
+
+    assert type(raised.value) is errors.TransientError  # a short listing, not a 429 seen by us
+    assert raised.value.message == "DigitalOcean returned 2 of 5 droplets; the listing was cut short."

@@ -1,0 +1,408 @@
+"""CONTRACT §7, what the workers do: each operation begun and polled to its end through python-digitalocean
+against the emulator over HTTP, including DigitalOcean's ways of going wrong (EMULATOR.md §8)."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from droplets import services
+from droplets.backend.errors import TransientError
+from droplets.execution import droplet_backend_tag, droplet_operation_begin
+from droplets.models import Droplet
+from droplets.states import RuntimeState, State
+from tests.fixtures.backend import (
+    droplets_on_do,
+    fresh,
+    make_backend,
+    make_droplet_on_do,
+    make_scheduled_create,
+    poll,
+    run_operation,
+    schedule,
+)
+from tests.fixtures.droplets import make_ssh_key
+from tests.fixtures.factories import make_user
+
+GiB = 1024
+
+
+def _state(droplet):
+    droplet = fresh(droplet)
+    return droplet.state, droplet.runtime_state, droplet.error_message
+
+
+def _begin(droplet, operation_name, params=None):
+    return droplet_operation_begin(droplet_id=droplet.pk, operation_name=operation_name, params=params or {})
+
+
+def _on_do(emulator, droplet) -> dict:
+    return emulator.core.get_droplet(int(fresh(droplet).backend_id))
+
+
+def _actions_on_do(emulator, droplet) -> list[str]:
+    return [
+        a["type"] for a in emulator.control.state()["actions"] if str(a["resource_id"]) == droplet.backend_id
+    ]
+
+
+@pytest.fixture
+def online(emulator_server, emulated_catalog, project):
+    return make_droplet_on_do(emulator_server, emulated_catalog, project)
+
+
+@pytest.fixture
+def offline(emulator_server, emulated_catalog, project):
+    return make_droplet_on_do(emulator_server, emulated_catalog, project, status="off")
+
+
+# --- create ---------------------------------------------------------------------------------------------
+
+
+def test_create_saves_the_backend_id_at_once_and_the_rest_on_completion(
+    emulator_server, emulated_catalog, project
+):
+    droplet = make_scheduled_create(emulated_catalog, project)
+    emulator_server.control.add_faults({"match": {"action_type": "create"}, "effect": "stuck_action"})
+
+    params = _begin(droplet, "create")
+    params = poll(droplet, "create", params)
+
+    row = fresh(droplet)
+    assert params == {}
+    assert (row.state, row.runtime_state) == (State.CREATING, RuntimeState.PROVISIONING)
+    remote = _on_do(emulator_server, droplet)
+    assert row.backend_id == str(remote["id"]) and row.action_id
+    assert remote["tags"] == [droplet_backend_tag(droplet)]
+    assert (row.external_ips, row.cores, row.image_name) == ([], 0, "")
+
+    emulator_server.control.complete_actions()
+    assert poll(droplet, "create", params) is None
+
+    row, remote = fresh(droplet), _on_do(emulator_server, droplet)
+    public = [n["ip_address"] for n in remote["networks"]["v4"] if n["type"] == "public"]
+    private = [n["ip_address"] for n in remote["networks"]["v4"] if n["type"] == "private"]
+    assert (row.state, row.runtime_state, row.error_message) == (State.OK, RuntimeState.ONLINE, "")
+    assert (row.external_ips, row.internal_ips) == (public, private) and public
+    assert (row.image_name, row.region_name) == ("Debian 12 x64", "New York 1")
+    assert (row.cores, row.ram, row.disk) == (2, 2 * GiB, 60 * GiB)  # make_droplet's s-2vcpu-2gb
+    assert row.start_time is not None
+    assert (row.operation, row.operation_started, row.action_id) == ("", None, "")
+
+
+def test_a_redelivered_create_makes_one_droplet(emulator_server, emulated_catalog, project):
+    droplet = make_scheduled_create(emulated_catalog, project)
+    emulator_server.control.add_faults({"match": {"action_type": "create"}, "effect": "stuck_action"})
+
+    _begin(droplet, "create")
+    _begin(droplet, "create")  # the broker delivers the task a second time
+
+    assert len(droplets_on_do(emulator_server)) == 1
+    emulator_server.control.complete_actions()
+    assert run_operation(droplet, "create") is None
+    assert len(droplets_on_do(emulator_server)) == 1
+    assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
+
+
+def test_a_create_that_died_after_digitalocean_made_the_droplet_adopts_it(
+    emulator_server, emulated_catalog, project
+):
+    droplet = make_scheduled_create(emulated_catalog, project)
+    # The first attempt: DigitalOcean created the droplet, then the worker died before saving its id.
+    first = make_backend(emulator_server).create_droplet(
+        name=droplet.name,
+        region="nyc1",
+        size="s-1vcpu-1gb",
+        image="debian-12-x64",
+        user_data="",
+        tag=droplet_backend_tag(droplet),
+        ssh_key=None,
+    )
+    Droplet.objects.filter(pk=droplet.pk).update(state=State.CREATING)
+    emulator_server.control.clear_requests()
+
+    assert run_operation(droplet, "create") is None
+
+    assert len(droplets_on_do(emulator_server)) == 1
+    assert not [e for e in emulator_server.control.requests() if e["method"] == "POST"]
+    row = fresh(droplet)
+    assert (row.state, row.runtime_state, row.backend_id) == (State.OK, RuntimeState.ONLINE, first.droplet_id)
+    assert row.external_ips
+
+
+def test_a_create_whose_answer_timed_out_adopts_the_droplet_on_the_retry(
+    emulator_server, emulated_catalog, project, settings
+):
+    settings.DIGITALOCEAN_REQUEST_TIMEOUT = 0.2
+    droplet = make_scheduled_create(emulated_catalog, project)
+    emulator_server.control.add_faults(
+        {"match": {"method": "POST", "path_regex": "^/v2/droplets$"}, "effect": {"latency_ms": 400}}
+    )
+
+    with pytest.raises(TransientError):
+        _begin(droplet, "create")  # DigitalOcean creates the droplet, but its answer comes too late
+    deadline = time.monotonic() + 5
+    while not droplets_on_do(emulator_server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert run_operation(droplet, "create") is None  # the task's retry
+    assert len(droplets_on_do(emulator_server)) == 1
+    assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
+
+
+def test_droplets_created_with_the_same_ssh_key_add_it_to_the_account_once(
+    emulator_server, emulated_catalog, project
+):
+    key = make_ssh_key(user=make_user())
+    droplets = [make_scheduled_create(emulated_catalog, project, ssh_public_key=key) for _ in range(2)]
+
+    for droplet in droplets:
+        assert run_operation(droplet, "create") is None
+
+    assert [_state(droplet)[0] for droplet in droplets] == [State.OK, State.OK]
+    on_account = [k for k in emulator_server.control.state()["ssh_keys"] if k["public_key"] == key.public_key]
+    assert len(on_account) == 1
+    created = [
+        e
+        for e in emulator_server.control.requests()
+        if e["path"] == "/v2/droplets/" and e["method"] == "POST"
+    ]
+    assert [e["body"]["ssh_keys"] for e in created] == [[on_account[0]["id"]]] * 2
+
+
+# --- an action that fails, hangs, or is ignored -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "action_type", "verb", "status", "runtime_before"),
+    [
+        ("stop", "shutdown", "stop", "active", RuntimeState.ONLINE),
+        ("start", "power_on", "start", "off", RuntimeState.OFFLINE),
+        ("restart", "reboot", "restart", "active", RuntimeState.ONLINE),
+    ],
+)
+def test_an_errored_action_fails_the_operation_at_once(
+    emulator_server, emulated_catalog, project, operation, action_type, verb, status, runtime_before
+):
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status=status)
+    schedule(droplet, operation)
+    emulator_server.control.add_faults({"match": {"action_type": action_type}, "effect": "action_errored"})
+
+    params = _begin(droplet, operation)
+    assert poll(droplet, operation, params) is None  # the first look at the action ends it
+
+    message = f"DigitalOcean could not {verb} the droplet: its {action_type} action failed."
+    assert _state(droplet) == (State.ERRED, runtime_before, message)
+    assert (fresh(droplet).operation, fresh(droplet).action_id) == ("", "")
+
+
+def test_an_errored_create_fails_it(emulator_server, emulated_catalog, project):
+    droplet = make_scheduled_create(emulated_catalog, project)
+    emulator_server.control.add_faults({"match": {"action_type": "create"}, "effect": "action_errored"})
+
+    assert run_operation(droplet, "create") is None
+
+    message = "DigitalOcean could not create the droplet: its create action failed."
+    assert _state(droplet) == (State.ERRED, RuntimeState.ERROR, message)
+    assert fresh(droplet).backend_id  # kept: the droplet may exist on DigitalOcean and can be deleted
+
+
+def test_a_stuck_action_is_polled_until_the_deadline_then_fails(emulator_server, online):
+    schedule(online, "stop")
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+
+    params = _begin(online, "stop")
+    for _ in range(3):
+        params = poll(online, "stop", params)
+        assert params is not None
+    assert _state(online) == (State.UPDATING, RuntimeState.STOPPING, "")
+
+    Droplet.objects.filter(pk=online.pk).update(
+        operation_started=timezone.now() - timedelta(minutes=10, seconds=1)
+    )
+    assert poll(online, "stop", params) is None
+    message = "DigitalOcean did not finish the stop within 10 minutes."
+    assert _state(online) == (State.ERRED, RuntimeState.ONLINE, message)
+
+
+def test_a_shutdown_the_guest_ignores_is_followed_by_a_power_off_after_the_graceful_deadline(
+    emulator_server, online, settings
+):
+    settings.DROPLET_GRACEFUL_SHUTDOWN = timedelta(seconds=60)
+    schedule(online, "stop")
+    emulator_server.control.add_faults({"effect": "shutdown_noop"})
+
+    params = _begin(online, "stop")
+    params = poll(online, "stop", params)
+    assert params == {}  # still on, but the guest gets its graceful minute
+    assert _actions_on_do(emulator_server, online) == ["shutdown"]
+
+    Droplet.objects.filter(pk=online.pk).update(operation_started=timezone.now() - timedelta(seconds=61))
+    params = poll(online, "stop", params)
+    assert params == {"forced": True}
+    assert _actions_on_do(emulator_server, online) == ["shutdown", "power_off"]
+
+    assert poll(online, "stop", params) is None
+    assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
+    assert fresh(online).start_time is None
+
+
+def test_a_status_that_lags_behind_the_finished_action_is_waited_for(emulator_server, offline):
+    schedule(offline, "start")
+    emulator_server.control.add_faults({"match": {"action_type": "power_on"}, "effect": {"status_lag_s": 60}})
+
+    params = _begin(offline, "start")
+    for _ in range(3):
+        params = poll(offline, "start", params)
+        assert params == {}
+    assert _state(offline) == (State.UPDATING, RuntimeState.STARTING, "")
+
+    emulator_server.control.advance_clock(61)
+    assert poll(offline, "start", params) is None
+    assert _state(offline) == (State.OK, RuntimeState.ONLINE, "")
+
+
+def test_a_status_lagging_past_the_graceful_deadline_is_not_taken_for_an_ignored_shutdown(
+    emulator_server, online, settings
+):
+    settings.DROPLET_GRACEFUL_SHUTDOWN = timedelta(0)
+    schedule(online, "stop")
+    emulator_server.control.add_faults({"match": {"action_type": "shutdown"}, "effect": {"status_lag_s": 60}})
+
+    params = poll(online, "stop", _begin(online, "stop"))
+    params = poll(online, "stop", params)  # DigitalOcean refused the power off: the droplet is off already
+
+    assert params is not None
+    assert _state(online) == (State.UPDATING, RuntimeState.STOPPING, "")
+    emulator_server.control.advance_clock(61)
+    assert poll(online, "stop", params) is None
+    assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
+
+
+# --- delete ---------------------------------------------------------------------------------------------
+
+
+def test_delete_keeps_polling_while_digitalocean_still_lists_the_droplet(emulator_server, online):
+    schedule(online, "delete")
+    emulator_server.control.add_faults({"effect": {"delete_lag_s": 60}})
+
+    params = _begin(online, "delete")
+    params = poll(online, "delete", params)
+    assert params == {}
+    assert _on_do(emulator_server, online)["status"] == "archive"
+    assert fresh(online).state == State.DELETING
+
+    emulator_server.control.advance_clock(61)
+    assert poll(online, "delete", params) is None
+    assert fresh(online) is None
+
+
+def test_delete_of_a_droplet_already_gone_from_digitalocean_deletes_the_row(emulator_server, online):
+    emulator_server.control.out_of_band(int(online.backend_id), delete=True)
+    schedule(online, "delete")
+
+    assert _begin(online, "delete") is None
+    assert fresh(online) is None
+
+
+def test_delete_while_an_action_is_pending_waits_for_it(emulator_server, online):
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    make_backend(emulator_server).reboot(online.backend_id)  # started elsewhere, still running
+    schedule(online, "delete")
+
+    params = _begin(online, "delete")
+    assert params == {"destroy_pending": True}
+    assert poll(online, "delete", params) == params  # still refused
+    emulator_server.control.clear_faults()
+    emulator_server.control.complete_actions()
+
+    assert run_operation(online, "delete") is None
+    assert fresh(online) is None
+    assert droplets_on_do(emulator_server) == []
+
+
+# --- resize, rename, pull ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("disk", "new_disk"), [(False, 25 * GiB), (True, 60 * GiB)])
+def test_resize_changes_the_size_only_once_complete_and_the_disk_only_when_asked(
+    emulator_server, emulated_catalog, offline, disk, new_disk
+):
+    new_size = emulated_catalog.sizes["s-2vcpu-2gb"]
+    schedule(offline, "resize")
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+
+    params = _begin(offline, "resize", {"size_id": new_size.pk, "disk": disk})
+    params = poll(offline, "resize", params)
+    row = fresh(offline)
+    assert (row.state, row.runtime_state) == (State.UPDATING, RuntimeState.RESIZING)
+    assert (row.cores, row.ram, row.disk, row.size.backend_id) == (1, 1 * GiB, 25 * GiB, "s-1vcpu-1gb")
+
+    emulator_server.control.complete_actions()
+    assert poll(offline, "resize", params) is None
+
+    row = fresh(offline)
+    assert (row.state, row.runtime_state, row.error_message) == (State.OK, RuntimeState.OFFLINE, "")
+    assert (row.cores, row.ram, row.disk, row.size) == (2, 2 * GiB, new_disk, new_size)
+    assert _on_do(emulator_server, offline)["disk"] * GiB == new_disk
+
+
+def test_rename(emulator_server, online):
+    schedule(online, "rename")
+
+    assert run_operation(online, "rename", {"name": "renamed"}) is None
+
+    assert _on_do(emulator_server, online)["name"] == "renamed"
+    assert (fresh(online).name, *_state(online)) == ("renamed", State.OK, RuntimeState.ONLINE, "")
+
+
+def test_pull_brings_in_changes_made_outside(emulator_server, emulated_catalog, online):
+    emulator_server.control.out_of_band(int(online.backend_id), status="off", size_slug="s-2vcpu-2gb")
+    schedule(online, "pull")
+
+    assert run_operation(online, "pull") is None
+
+    row = fresh(online)
+    assert (row.state, row.runtime_state, row.start_time) == (State.OK, RuntimeState.OFFLINE, None)
+    assert (row.cores, row.ram, row.size) == (2, 2 * GiB, emulated_catalog.sizes["s-2vcpu-2gb"])
+    assert row.disk == 25 * GiB  # the control panel's resize leaves the disk
+
+
+def test_pull_of_a_droplet_deleted_outside_fails_it(emulator_server, online):
+    emulator_server.control.out_of_band(int(online.backend_id), delete=True)
+    schedule(online, "pull")
+
+    assert run_operation(online, "pull") is None
+
+    state, _, message = _state(online)
+    assert state == State.ERRED and "no longer exists" in message
+
+
+# --- an operator steps in -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("intervene", "expected"),
+    [
+        (services.droplet_set_ok, (State.OK, "")),
+        (services.droplet_set_erred, (State.ERRED, "Marked as erred by an operator.")),
+        (services.droplet_unlink, None),
+    ],
+)
+def test_an_operators_recovery_during_polling_ends_the_operation_quietly(
+    emulator_server, online, intervene, expected
+):
+    schedule(online, "stop")
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    params = poll(online, "stop", _begin(online, "stop"))
+    assert params is not None
+
+    intervene(droplet=fresh(online))
+    emulator_server.control.complete_actions()
+
+    assert poll(online, "stop", params) is None
+    row = fresh(online)
+    assert (None if row is None else (row.state, row.error_message)) == expected
+    if row is not None:
+        assert row.runtime_state == RuntimeState.STOPPING  # not overwritten by the finished shutdown

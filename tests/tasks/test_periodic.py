@@ -1,0 +1,270 @@
+"""Beat's jobs and the settings check: drift from DigitalOcean brought in, lost operations failed, catalogs
+pulled and tokens checked, and a schedule that can be set up any number of times."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from droplets.backend.errors import TransientError
+from droplets.models import Droplet, Image, Region, Size
+from droplets.states import RuntimeState, State
+from droplets.sync import GONE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
+from tasks.management.commands.setup_periodic_tasks import SCHEDULE
+from tasks.periodic import catalog_pull_task, droplet_fail_overdue_task, droplet_inventory_sync_task
+from tasks.structure import SYNC_MAX_RETRIES, service_settings_sync_task
+from tests.fixtures.backend import fresh, make_backend, make_droplet_on_do, make_emulated_settings, schedule
+from tests.fixtures.droplets import make_catalog
+from waldur_do.structure.models import ServiceSettings
+
+GiB = 1024
+
+
+@pytest.fixture
+def on_do(emulator_server, emulated_catalog, project):
+    def make(**fields):
+        return make_droplet_on_do(emulator_server, emulated_catalog, project, **fields)
+
+    return make
+
+
+# --- inventory sync -------------------------------------------------------------------------------------
+
+
+def test_inventory_sync_brings_in_drift_made_outside(emulator_server, emulated_catalog, on_do):
+    powered_off, deleted, resized, unchanged = on_do(), on_do(), on_do(status="off"), on_do()
+    emulator_server.control.out_of_band(int(powered_off.backend_id), status="off")
+    emulator_server.control.out_of_band(int(deleted.backend_id), delete=True)
+    emulator_server.control.out_of_band(int(resized.backend_id), size_slug="s-2vcpu-2gb")
+    before = fresh(unchanged).modified
+
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 3
+
+    powered_off = fresh(powered_off)
+    assert (powered_off.state, powered_off.runtime_state, powered_off.start_time) == (
+        State.OK,
+        RuntimeState.OFFLINE,
+        None,
+    )
+    assert (fresh(deleted).state, fresh(deleted).error_message) == (State.ERRED, GONE_MESSAGE)
+    resized = fresh(resized)
+    assert (resized.cores, resized.ram, resized.size) == (2, 2 * GiB, emulated_catalog.sizes["s-2vcpu-2gb"])
+    assert fresh(unchanged).modified == before
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+
+def test_inventory_sync_leaves_droplets_in_an_operation_alone(emulator_server, emulated_catalog, on_do):
+    stopping, deleting = on_do(), on_do()
+    schedule(stopping, "stop")
+    Droplet.objects.filter(pk=deleting.pk).update(state=State.DELETING, operation="delete")
+    emulator_server.control.out_of_band(int(stopping.backend_id), status="off")
+    emulator_server.control.out_of_band(int(deleting.backend_id), delete=True)
+
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+    assert (fresh(stopping).state, fresh(stopping).runtime_state) == (
+        State.UPDATE_SCHEDULED,
+        RuntimeState.ONLINE,
+    )
+    assert (fresh(deleting).state, fresh(deleting).error_message) == (State.DELETING, "")
+
+
+def test_a_listing_cut_short_marks_nothing_gone(emulator_server, emulated_catalog, on_do):
+    emulator_server.control.configure(max_per_page=2)
+    droplets = [on_do() for _ in range(5)]
+    emulator_server.control.add_faults(
+        {"match": {"path_regex": "^/v2/droplets$", "page_gte": 2}, "effect": "rate_limited"}
+    )
+
+    with pytest.raises(TransientError):
+        droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
+
+    assert {fresh(d).state for d in droplets} == {State.OK}
+    emulator_server.control.clear_faults()
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+
+def test_the_sync_task_goes_on_with_the_next_account_after_a_failed_listing(
+    emulator_server, other_emulator_server, on_do, project
+):
+    emulator_server.control.add_faults({"match": {"path_regex": "^/v2/droplets$"}, "effect": "server_error"})
+    troubled = on_do()
+    emulator_server.control.out_of_band(int(troubled.backend_id), delete=True)
+    other = make_droplet_on_do(
+        other_emulator_server, make_catalog(make_emulated_settings(other_emulator_server)), project
+    )
+    other_emulator_server.control.out_of_band(int(other.backend_id), status="off")
+
+    droplet_inventory_sync_task.apply()
+
+    assert (fresh(troubled).state, fresh(troubled).error_message) == (State.OK, "")
+    assert (fresh(other).state, fresh(other).runtime_state) == (State.OK, RuntimeState.OFFLINE)
+
+
+def test_a_droplet_found_again_is_ok_again(emulator_server, emulated_catalog, on_do):
+    droplet = on_do()
+    Droplet.objects.filter(pk=droplet.pk).update(state=State.ERRED, error_message=GONE_MESSAGE)
+
+    droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
+
+    assert (fresh(droplet).state, fresh(droplet).error_message) == (State.OK, "")
+
+
+# --- the reaper -----------------------------------------------------------------------------------------
+
+
+def test_operations_past_their_deadline_and_grace_are_failed(
+    emulator_server, on_do, project, emulated_catalog
+):
+    now = timezone.now()
+    lost_stop, recent_stop, lost_create = on_do(), on_do(), on_do()
+    schedule(lost_stop, "stop", started=now - timedelta(minutes=10 + 5, seconds=1))
+    Droplet.objects.filter(pk=lost_stop.pk).update(state=State.UPDATING, runtime_state=RuntimeState.STOPPING)
+    schedule(recent_stop, "stop", started=now - timedelta(minutes=14))
+    schedule(lost_create, "create", started=now - timedelta(minutes=15 + 5, seconds=1))
+
+    assert droplet_fail_overdue() == 2
+    droplet_fail_overdue_task.apply()
+
+    lost_stop, recent_stop, lost_create = fresh(lost_stop), fresh(recent_stop), fresh(lost_create)
+    assert (lost_stop.state, lost_stop.runtime_state) == (State.ERRED, RuntimeState.ONLINE)
+    assert lost_stop.error_message == (
+        "The stop did not finish within 10 minutes and was abandoned; "
+        "pull the droplet to bring it in step with DigitalOcean."
+    )
+    assert (recent_stop.state, recent_stop.error_message) == (State.UPDATE_SCHEDULED, "")
+    assert (lost_create.state, lost_create.runtime_state) == (State.ERRED, RuntimeState.ERROR)
+    assert "create did not finish within 15 minutes" in lost_create.error_message
+
+
+# --- service settings: token check and catalog ------------------------------------------------------------
+
+
+def test_a_good_token_makes_the_settings_ok_with_the_catalog(db, emulator_server):
+    service_settings = make_emulated_settings(
+        emulator_server, state=ServiceSettings.State.CREATING, error_message="old"
+    )
+
+    service_settings_sync_task.apply(args=(service_settings.pk,))
+
+    service_settings.refresh_from_db()
+    assert (service_settings.state, service_settings.error_message) == (ServiceSettings.State.OK, "")
+    regions = Region.objects.filter(service_settings=service_settings)
+    assert {r.backend_id: r.available for r in regions}["nyc2"] is False
+    assert regions.count() == 7
+    size = Size.objects.get(service_settings=service_settings, backend_id="s-1vcpu-1gb")
+    assert (size.cores, size.ram, size.disk) == (1, 1 * GiB, 25 * GiB)
+    assert {r.backend_id for r in size.regions.all()} == {"nyc1", "nyc3", "sfo3", "ams3", "fra1", "sgp1"}
+    image = Image.objects.get(service_settings=service_settings, backend_id="debian-12-x64")
+    assert (image.distribution, image.name, image.min_disk_size) == ("Debian", "12 x64", 10 * GiB)
+    assert image.regions.filter(backend_id="nyc1").exists()
+
+
+def test_a_refused_token_makes_the_settings_erred_without_naming_it(db, emulator_server):
+    emulator_server.control.configure(tokens=[emulator_server.token])
+    service_settings = make_emulated_settings(emulator_server, token="wrong-secret-token")
+
+    service_settings_sync_task.apply(args=(service_settings.pk,))
+
+    service_settings.refresh_from_db()
+    assert service_settings.state == ServiceSettings.State.ERRED
+    assert service_settings.error_message == "DigitalOcean refused the token: Unable to authenticate you."
+    assert "wrong-secret-token" not in service_settings.error_message
+    assert len(emulator_server.control.requests()) == 1  # not retried
+
+
+def test_a_transient_error_in_the_settings_check_is_retried(db, emulator_server):
+    emulator_server.control.add_faults({"effect": "empty_5xx", "when": {"times": 2}})
+    service_settings = make_emulated_settings(emulator_server, state=ServiceSettings.State.CREATING)
+
+    service_settings_sync_task.apply(args=(service_settings.pk,))
+
+    service_settings.refresh_from_db()
+    assert service_settings.state == ServiceSettings.State.OK
+    assert [e["status"] for e in emulator_server.control.requests()][:3] == [503, 503, 200]
+
+
+def test_a_settings_check_that_keeps_failing_ends_erred(db, emulator_server):
+    emulator_server.control.add_faults({"effect": "server_error"})
+    service_settings = make_emulated_settings(emulator_server, state=ServiceSettings.State.CREATING)
+
+    service_settings_sync_task.apply(args=(service_settings.pk,))
+
+    service_settings.refresh_from_db()
+    assert len(emulator_server.control.requests()) == 1 + SYNC_MAX_RETRIES
+    assert (service_settings.state, service_settings.error_message) == (
+        ServiceSettings.State.ERRED,
+        "DigitalOcean had an internal error: Unexpected server-side error",
+    )
+
+
+def test_the_catalog_pull_drops_what_the_account_no_longer_offers(emulator_server, emulated_catalog):
+    service_settings = emulated_catalog.service_settings
+    Size.objects.create(
+        service_settings=service_settings,
+        backend_id="retired",
+        name="retired",
+        cores=1,
+        ram=1,
+        disk=1,
+        transfer=1,
+    )
+
+    catalog_pull_task.apply()
+
+    assert not Size.objects.filter(service_settings=service_settings, backend_id="retired").exists()
+    offered = {size.slug for size in make_backend(emulator_server).list_sizes()}
+    assert (
+        set(Size.objects.filter(service_settings=service_settings).values_list("backend_id", flat=True))
+        == offered
+    )
+
+
+def test_a_catalog_pull_that_meets_a_passing_error_keeps_the_settings_state(
+    emulator_server, emulated_catalog
+):
+    emulator_server.control.add_faults({"effect": "bad_gateway_html"})
+
+    catalog_pull_task.apply()
+
+    service_settings = emulated_catalog.service_settings
+    service_settings.refresh_from_db()
+    assert (service_settings.state, service_settings.error_message) == (ServiceSettings.State.OK, "")
+
+
+def test_a_catalog_pull_with_a_refused_token_makes_the_settings_erred(emulator_server, emulated_catalog):
+    emulator_server.control.configure(tokens=["another-token"])
+
+    catalog_pull_task.apply()
+
+    service_settings = emulated_catalog.service_settings
+    service_settings.refresh_from_db()
+    assert service_settings.state == ServiceSettings.State.ERRED
+    assert service_settings.error_message == "DigitalOcean refused the token: Unable to authenticate you."
+
+
+# --- the schedule ---------------------------------------------------------------------------------------
+
+
+def _schedule_rows():
+    return sorted(
+        PeriodicTask.objects.values_list(
+            "pk", "name", "task", "interval__every", "interval__period", "expire_seconds", "enabled"
+        )
+    )
+
+
+def test_setting_up_the_schedule_twice_gives_the_same_rows(db):
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    first = _schedule_rows()
+    PeriodicTask.objects.filter(name=next(iter(SCHEDULE))).update(enabled=False)
+
+    call_command("setup_periodic_tasks", stdout=StringIO())
+
+    assert _schedule_rows() == first
+    assert len(first) == len(SCHEDULE)
+    assert IntervalSchedule.objects.count() == len({every for _, every, _ in SCHEDULE.values()})
+    assert {row[2] for row in first} == {task for task, _, _ in SCHEDULE.values()}
