@@ -16,7 +16,7 @@ class CatalogItem(UuidModel):
 
     class Meta:
         abstract = True
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
         constraints = [
             models.UniqueConstraint(
                 fields=["service_settings", "backend_id"], name="unique_%(class)s_per_settings"
@@ -59,7 +59,7 @@ class Size(CatalogItem):
     regions = models.ManyToManyField(Region, related_name="sizes", blank=True)
 
     class Meta(CatalogItem.Meta):
-        ordering = ["cores", "ram", "disk"]
+        ordering = ["cores", "ram", "disk", "pk"]
 
 
 hostname_validator = RegexValidator(
@@ -110,7 +110,7 @@ class Droplet(UuidModel, TimestampedModel):
     action_id = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
         indexes = [models.Index(fields=["state", "operation_started"])]
 
     def __str__(self):

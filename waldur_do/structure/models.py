@@ -17,7 +17,7 @@ class Customer(UuidModel, TimestampedModel):
     abbreviation = models.CharField(max_length=12, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
 
     def __str__(self):
         return self.name
@@ -29,7 +29,7 @@ class Project(UuidModel, TimestampedModel):
     customer = models.ForeignKey(Customer, related_name="projects", on_delete=models.PROTECT)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
 
     def __str__(self):
         return f"{self.name} ({self.customer.name})"
@@ -100,7 +100,7 @@ class ServiceSettings(UuidModel, TimestampedModel):
     token = models.CharField(max_length=255)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
         verbose_name_plural = "service settings"
 
     def __str__(self):
@@ -116,7 +116,7 @@ class SshPublicKey(UuidModel, TimestampedModel):
     is_shared = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
         verbose_name = "SSH public key"
         constraints = [
             models.UniqueConstraint(fields=["user", "fingerprint_md5"], name="unique_user_key"),
