@@ -14,6 +14,7 @@ from .models import Droplet, Image, Region, Size
 from .states import Operation, State
 
 SSH_KEY_DISTRIBUTIONS = ("ubuntu", "freebsd", "coreos")
+GONE_MESSAGE = "The droplet no longer exists."
 
 
 def droplet_check_allowed(*, droplet: Droplet, operation: Operation) -> None:
@@ -38,7 +39,7 @@ def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
         try:
             droplet.refresh_from_db()
         except Droplet.DoesNotExist:  # deleted by the request that won the race (or unlinked meanwhile)
-            raise StateConflict("The droplet no longer exists.") from None
+            raise StateConflict(GONE_MESSAGE) from None
         droplet_check_allowed(droplet=droplet, operation=operation)
         raise StateConflict(states.valid_states_message(operation.sources))
     droplet.state, droplet.operation, droplet.operation_started, droplet.modified = (
@@ -140,8 +141,9 @@ def _check_create_consistency(
 def droplet_update(*, droplet: Droplet, name: str | None = None, description: str | None = None) -> Droplet:
     """Description changes here and now; a new name is also applied on DigitalOcean (a rename action)."""
     if description is not None and description != droplet.description:
+        if not Droplet.objects.filter(pk=droplet.pk).update(description=description, modified=timezone.now()):
+            raise StateConflict(GONE_MESSAGE)
         droplet.description = description
-        droplet.save(update_fields=["description", "modified"])
     if name is not None and name != droplet.name:
         _schedule(droplet=droplet, operation=states.RENAME, name=name)
         Droplet.objects.filter(pk=droplet.pk).update(name=name)
@@ -219,7 +221,7 @@ def droplet_set_ok(*, droplet: Droplet) -> None:
 
 def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceback: str = "") -> None:
     """Ends whatever operation was in flight; a worker still polling it notices and stops."""
-    Droplet.objects.filter(pk=droplet.pk).update(
+    changed = Droplet.objects.filter(pk=droplet.pk).update(
         state=state,
         error_message=message,
         error_traceback=traceback,
@@ -228,4 +230,6 @@ def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceb
         action_id="",
         modified=timezone.now(),
     )
+    if not changed:
+        raise StateConflict(GONE_MESSAGE)
     droplet.refresh_from_db()

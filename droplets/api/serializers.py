@@ -104,8 +104,12 @@ class DigitalOceanSizeSerializer(CatalogSerializer):
 class DigitalOceanDropletSerializer(HyperlinkedSerializer):
     url = UuidHyperlinkedIdentityField(view_name="digitalocean-droplet-detail")
     service_name = serializers.SerializerMethodField()
+    # Links in a request body reach only what the user may see (or, for keys, use); anything else is an
+    # "Invalid hyperlink", exactly like a link to nothing.
     service_settings = UuidHyperlinkedRelatedField(
-        view_name="servicesettings-detail", queryset=ServiceSettings.objects.all()
+        view_name="servicesettings-detail",
+        queryset=ServiceSettings.objects.all(),
+        visible_to=structure_selectors.service_settings_list,
     )
     service_settings_uuid = serializers.UUIDField(
         source="service_settings.uuid", format="hex", read_only=True
@@ -114,7 +118,11 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
     service_settings_error_message = serializers.CharField(
         source="service_settings.error_message", read_only=True
     )
-    project = UuidHyperlinkedRelatedField(view_name="project-detail", queryset=Project.objects.all())
+    project = UuidHyperlinkedRelatedField(
+        view_name="project-detail",
+        queryset=Project.objects.all(),
+        visible_to=structure_selectors.project_list,
+    )
     project_name = serializers.CharField(source="project.name", read_only=True)
     project_uuid = serializers.UUIDField(source="project.uuid", format="hex", read_only=True)
     customer = UuidHyperlinkedRelatedField(
@@ -134,6 +142,7 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
     ssh_public_key = UuidHyperlinkedRelatedField(
         view_name="sshpublickey-detail",
         queryset=SshPublicKey.objects.all(),
+        visible_to=structure_selectors.ssh_key_usable_list,
         write_only=True,
         required=False,
         allow_null=True,
@@ -231,17 +240,6 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
             "created",
             "modified",
         )
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is not None and request.method == "POST" and "project" in fields:
-            # Only what the user may see can be linked to; anything else is "Invalid hyperlink".
-            fields["service_settings"].queryset = structure_selectors.service_settings_list(user=user)
-            fields["project"].queryset = structure_selectors.project_list(user=user)
-            fields["ssh_public_key"].queryset = structure_selectors.ssh_key_list(user=user)
-        return fields
 
     def get_service_name(self, droplet) -> str:
         return "DigitalOcean"

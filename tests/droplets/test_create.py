@@ -231,10 +231,13 @@ def test_user_data_at_most_64_kib(world, catalog, refused, enqueued, user_data, 
         assert body(refused(request_body)) == {"user_data": ["User data must be at most 64 KiB."]}
 
 
-def test_someone_elses_private_key_is_an_invalid_hyperlink(world, catalog, refused):
+@pytest.mark.parametrize("role", ["manager", "staff"])
+def test_someone_elses_private_key_is_an_invalid_hyperlink(world, catalog, refused, role):
+    """Staff see every key, but may put on a droplet only their own or shared ones, like everyone."""
     key = make_ssh_key(user=world.users["admin"])
     request_body = _body(world, catalog, image="ubuntu-22-04-x64", ssh_public_key=link("keys", key.uuid))
-    assert_field_error(refused(request_body), "ssh_public_key", "Invalid hyperlink - Object does not exist.")
+    response = refused(request_body, role=role)
+    assert_field_error(response, "ssh_public_key", "Invalid hyperlink - Object does not exist.")
 
 
 def test_someone_elses_shared_key_may_be_used(world, catalog, enqueued):

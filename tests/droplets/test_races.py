@@ -92,6 +92,23 @@ def test_an_operation_on_a_droplet_unlinked_meanwhile_is_409(world, catalog, ope
         _requests(catalog)[operation](stale)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda droplet: services.droplet_update(droplet=droplet, description="new words"),
+        lambda droplet: services.droplet_set_erred(droplet=droplet),
+        lambda droplet: services.droplet_set_ok(droplet=droplet),
+    ],
+    ids=["describe", "set_erred", "set_ok"],
+)
+def test_a_change_to_a_droplet_unlinked_meanwhile_is_409(world, catalog, change):
+    droplet = make_droplet(project=world.project, catalog=catalog)
+    stale = Droplet.objects.get(pk=droplet.pk)
+    services.droplet_unlink(droplet=droplet)
+    with pytest.raises(StateConflict, match="no longer exists"):
+        change(stale)
+
+
 def test_http_stop_then_delete(world, droplet, enqueued):
     client = world.client("manager")
     with enqueued() as calls:

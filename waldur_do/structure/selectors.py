@@ -61,10 +61,15 @@ def service_settings_list(*, user) -> QuerySet[ServiceSettings]:
 
 
 def ssh_key_list(*, user) -> QuerySet[SshPublicKey]:
-    keys = SshPublicKey.objects.select_related("user")
+    """Keys the user sees: staff see every key (to support users), others their own and the shared ones."""
     if user.is_staff:
-        return keys
-    return keys.filter(Q(user=user) | Q(is_shared=True))
+        return SshPublicKey.objects.select_related("user")
+    return ssh_key_usable_list(user=user)
+
+
+def ssh_key_usable_list(*, user) -> QuerySet[SshPublicKey]:
+    """Keys the user may put on a droplet: their own and the shared ones, staff included (CONTRACT §5)."""
+    return SshPublicKey.objects.select_related("user").filter(Q(user=user) | Q(is_shared=True))
 
 
 def owns_any_customer(*, user) -> bool:
