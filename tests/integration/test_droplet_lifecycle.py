@@ -63,3 +63,34 @@ def test_create_stop_resize_start_restart_rename_delete(demo):
     assert api.delete(url).status_code == 204
     api.wait_for(url, lambda body: body is None)
     assert demo.droplet_on_do(droplet["backend_id"]) is None
+
+
+def test_pull_after_an_outside_change_then_an_errored_action(demo):
+    api = demo.api
+    url = demo.create_droplet("web-2")["url"]
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"]) == ("OK", "online")
+
+    # Someone powers the droplet off and resizes it in DigitalOcean's own console.
+    demo.emulator.control.out_of_band(int(droplet["backend_id"]), status="off", size_slug="s-2vcpu-2gb")
+    assert api.post(f"{url}pull/").json() == {"detail": "Pull operation was successfully scheduled."}
+    droplet = api.wait_for(url, is_settled)
+    assert (droplet["state"], droplet["runtime_state"], droplet["cores"], droplet["ram"]) == (
+        "OK",
+        "offline",
+        2,
+        2048,
+    )
+
+    # DigitalOcean accepts the power-on but the action ends in error: the droplet says so at once.
+    demo.emulator.control.add_faults({"match": {"action_type": "power_on"}, "effect": "action_errored"})
+    assert api.post(f"{url}start/").status_code == 202
+    droplet = api.wait_for(url, is_settled, timeout=10)
+    assert droplet["state"] == "ERRED"
+    assert droplet["runtime_state"] == "offline"
+    assert droplet["error_message"] == "DigitalOcean could not start the droplet: its power_on action failed."
+
+    # An erred droplet can still be deleted; DigitalOcean's 404 afterwards counts as gone.
+    assert api.delete(url).status_code == 204
+    api.wait_for(url, lambda body: body is None)
+    assert demo.droplet_on_do(droplet["backend_id"]) is None
