@@ -4,12 +4,14 @@ compare-and-set update, and enqueues the work for a worker after the transaction
 from django.conf import settings
 from django.utils import timezone
 
+from tasks.droplets import droplet_operation_task
 from tasks.utils import enqueue_on_commit
 from waldur_do.errors import InvalidInput, NotPermitted, StateConflict
 from waldur_do.structure import selectors as structure_selectors
 from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
 
 from . import states
+from .execution import droplet_operation_fail
 from .models import Droplet, Image, Region, Size
 from .states import Operation, State
 
@@ -51,10 +53,22 @@ def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
 
 
 def _schedule(*, droplet: Droplet, operation: Operation, **params) -> None:
-    from tasks.droplets import droplet_operation_task
-
     _droplet_transition(droplet=droplet, operation=operation)
-    enqueue_on_commit(droplet_operation_task, droplet.pk, operation.name, params)
+    _enqueue_operation(droplet=droplet, operation=operation, params=params)
+
+
+def _enqueue_operation(*, droplet: Droplet, operation: Operation, params: dict) -> None:
+    def fail_unqueued():
+        droplet_operation_fail(
+            droplet_id=droplet.pk,
+            operation_name=operation.name,
+            message=f"The {operation.name} could not be started: the task queue is unavailable. "
+            "Please try again later.",
+        )
+
+    enqueue_on_commit(
+        droplet_operation_task, droplet.pk, operation.name, params, on_unavailable=fail_unqueued
+    )
 
 
 def droplet_create(
@@ -99,9 +113,7 @@ def droplet_create(
         min_ram=size.ram,
         min_disk=image.min_disk_size or 0,
     )
-    from tasks.droplets import droplet_operation_task
-
-    enqueue_on_commit(droplet_operation_task, droplet.pk, states.CREATE.name, {})
+    _enqueue_operation(droplet=droplet, operation=states.CREATE, params={})
     return droplet
 
 

@@ -1,7 +1,26 @@
+import logging
+from collections.abc import Callable
+
 from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(task, *args, **kwargs) -> None:
+def enqueue_on_commit(task, *args, on_unavailable: Callable[[], None]) -> None:
     """Sends `task` once the current transaction commits, so a worker never sees a row that isn't there yet
-    (or acts on a change that was rolled back). Outside a transaction it is sent at once."""
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
+    (or acts on a change that was rolled back). Outside a transaction it is sent at once.
+
+    When the broker can't take the message, `on_unavailable` records that on the row: nothing is left
+    waiting for a task that was never sent, and the request, which did succeed, still gets its answer."""
+
+    def send():
+        try:
+            task.apply_async(args=args)
+        except OperationalError:
+            logger.exception(
+                "The broker did not take %s; the change it was for is marked as failed", task.name
+            )
+            on_unavailable()
+
+    transaction.on_commit(send)

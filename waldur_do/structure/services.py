@@ -1,5 +1,6 @@
 """Changes to the structure that are more than a plain save."""
 
+from tasks.structure import service_settings_sync_task
 from tasks.utils import enqueue_on_commit
 from waldur_do.errors import InvalidInput
 
@@ -48,6 +49,12 @@ def service_settings_update(*, service_settings: ServiceSettings, **fields) -> S
 
 def service_settings_schedule_sync(*, service_settings: ServiceSettings) -> None:
     """Checks the token and pulls the catalog in a worker, once the current transaction commits."""
-    from tasks.structure import service_settings_sync_task
 
-    enqueue_on_commit(service_settings_sync_task, service_settings.pk)
+    def fail_unqueued():
+        ServiceSettings.objects.filter(pk=service_settings.pk).update(
+            state=ServiceSettings.State.ERRED,
+            error_message="The token check could not be started: the task queue is unavailable. "
+            "Please try again later.",
+        )
+
+    enqueue_on_commit(service_settings_sync_task, service_settings.pk, on_unavailable=fail_unqueued)
