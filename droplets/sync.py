@@ -2,6 +2,7 @@
 no droplet waits forever on an operation whose worker was lost."""
 
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from .states import IN_PROGRESS_STATES, OPERATIONS, SCHEDULED_STATES, State
 
 logger = logging.getLogger(__name__)
 
-GONE_MESSAGE = "The droplet no longer exists on DigitalOcean; it was deleted outside this service."
+DELETED_OUTSIDE_MESSAGE = "The droplet no longer exists on DigitalOcean; it was deleted outside this service."
 
 
 def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
@@ -22,35 +23,36 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
 
     Raises a BackendError when the listing can't be had whole (a cut-short listing is never read as
     "these droplets are gone")."""
-    current_by_id = {d.id: d for d in get_backend(service_settings).list_droplets()}
-    size_by_slug = {size.backend_id: size for size in Size.objects.filter(service_settings=service_settings)}
-    changed = 0
-    settled = (
+    # The rows are read before the listing, and each update is conditional on the row being unchanged since:
+    # a droplet created or changed while the listing was taken is left for the next run, never marked gone.
+    settled = list(
         Droplet.objects.filter(service_settings=service_settings, state__in=(State.OK, State.ERRED))
         .exclude(backend_id="")
         .select_related("size")
     )
+    current_by_id = {d.id: d for d in get_backend(service_settings).list_droplets()}
+    size_by_slug = {size.backend_id: size for size in Size.objects.filter(service_settings=service_settings)}
+    changed = 0
     for droplet in settled:
         current = current_by_id.get(droplet.backend_id)
         if current is None:
-            fields = {"state": State.ERRED, "error_message": GONE_MESSAGE}
+            fields = {"state": State.ERRED, "error_message": DELETED_OUTSIDE_MESSAGE}
         else:
             fields = droplet_fields_from_backend(droplet, current, size_by_slug=size_by_slug)
-            if droplet.state == State.ERRED and droplet.error_message == GONE_MESSAGE:
+            if droplet.state == State.ERRED and droplet.error_message == DELETED_OUTSIDE_MESSAGE:
                 fields.update(state=State.OK, error_message="")
         fields = {name: value for name, value in fields.items() if getattr(droplet, name) != value}
         if not fields:
             continue
         fields["modified"] = timezone.now()
-        # Conditional: an operation that started since the listing owns the droplet now.
-        changed += Droplet.objects.filter(pk=droplet.pk, state=droplet.state).update(**fields)
+        changed += Droplet.objects.filter(pk=droplet.pk, modified=droplet.modified).update(**fields)
     return changed
 
 
 def droplet_fail_overdue(*, grace=None) -> int:
     """Fails operations that ran past their deadline with nobody left to follow them (a lost task)."""
     now = timezone.now()
-    grace = grace if grace is not None else timezone.timedelta(minutes=5)
+    grace = grace if grace is not None else timedelta(minutes=5)
     failed = 0
     stuck = Droplet.objects.filter(state__in=SCHEDULED_STATES + IN_PROGRESS_STATES).exclude(operation="")
     for droplet in stuck.only("pk", "operation", "operation_started"):

@@ -50,42 +50,50 @@ class DigitalOceanBackend:
         with self._translated_errors():
             digitalocean.Account(**self._options()).load()
 
+    # Each answer is read inside `_translated_errors` too: an item without the keys it must have is an
+    # unreadable answer (TransientError), never a KeyError escaping into a worker.
+
     def list_regions(self) -> list[BackendRegion]:
-        data = self._get_all("regions/", "regions")
-        return [
-            BackendRegion(slug=r["slug"], name=r["name"], available=bool(r.get("available", True)))
-            for r in data
-        ]
+        regions = self._get_all("regions/", "regions")
+        with self._translated_errors():
+            return [
+                BackendRegion(slug=r["slug"], name=r["name"], available=bool(r.get("available", True)))
+                for r in regions
+            ]
 
     def list_sizes(self) -> list[BackendSize]:
-        return [
-            BackendSize(
-                slug=s["slug"],
-                cores=int(s["vcpus"]),
-                ram=int(s["memory"]),
-                disk=int(s["disk"]) * MIB_PER_GIB,
-                transfer=int(float(s["transfer"]) * MIB_PER_TIB),
-                price=float(s.get("price_monthly") or 0),
-                regions=tuple(s.get("regions", ())),
-            )
-            for s in self._get_all("sizes/", "sizes")
-            if s.get("available", True)
-        ]
+        sizes = self._get_all("sizes/", "sizes")
+        with self._translated_errors():
+            return [
+                BackendSize(
+                    slug=s["slug"],
+                    cores=int(s["vcpus"]),
+                    ram=int(s["memory"]),
+                    disk=int(s["disk"]) * MIB_PER_GIB,
+                    transfer=int(float(s["transfer"]) * MIB_PER_TIB),
+                    price=float(s.get("price_monthly") or 0),
+                    regions=tuple(s.get("regions", ())),
+                )
+                for s in sizes
+                if s.get("available", True)
+            ]
 
     def list_images(self) -> list[BackendImage]:
-        return [
-            BackendImage(
-                id=str(i["slug"] or i["id"]),
-                name=i["name"],
-                distribution=i.get("distribution") or "",
-                type=i.get("type") or "",
-                is_official=bool(i.get("public")),
-                created_at=_parse_time(i.get("created_at")),
-                min_disk_size=int(i.get("min_disk_size") or 0) * MIB_PER_GIB,
-                regions=tuple(i.get("regions", ())),
-            )
-            for i in self._get_all("images/", "images")
-        ]
+        images = self._get_all("images/", "images")
+        with self._translated_errors():
+            return [
+                BackendImage(
+                    id=str(i["slug"] or i["id"]),
+                    name=i["name"],
+                    distribution=i.get("distribution") or "",
+                    type=i.get("type") or "",
+                    is_official=bool(i.get("public")),
+                    created_at=_parse_time(i.get("created_at")),
+                    min_disk_size=int(i.get("min_disk_size") or 0) * MIB_PER_GIB,
+                    regions=tuple(i.get("regions", ())),
+                )
+                for i in images
+            ]
 
     # Droplets
 
@@ -119,14 +127,17 @@ class DigitalOceanBackend:
 
     def find_droplet_by_tag(self, tag: str) -> BackendDroplet | None:
         droplets = self._get_all("droplets/", "droplets", params={"tag_name": tag})
-        return _droplet(droplets[0]) if droplets else None
+        with self._translated_errors():
+            return _droplet(droplets[0]) if droplets else None
 
     def get_droplet(self, droplet_id: str) -> BackendDroplet:
         with self._translated_errors():
             return _droplet(self._manager().get_data(f"droplets/{droplet_id}")["droplet"])
 
     def list_droplets(self) -> list[BackendDroplet]:
-        return [_droplet(d) for d in self._get_all("droplets/", "droplets")]
+        droplets = self._get_all("droplets/", "droplets")
+        with self._translated_errors():
+            return [_droplet(d) for d in droplets]
 
     def destroy_droplet(self, droplet_id: str) -> None:
         with self._translated_errors():
@@ -208,7 +219,7 @@ class DigitalOceanBackend:
             raise errors.TransientError("DigitalOcean could not be reached.") from None
         except JSONReadError:
             raise errors.TransientError("DigitalOcean answered with a page that is not JSON.") from None
-        except (IndexError, KeyError, TypeError, ValueError) as error:
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
             # A body without the fields the library expects (an error body without `message`, say).
             logger.warning("Unreadable answer from DigitalOcean: %s", type(error).__name__)
             raise errors.TransientError("DigitalOcean answered with a body that could not be read.") from None

@@ -72,7 +72,7 @@ CREATE_ERRORS = [
         "service-settings",
         lambda w: {"name": "s", "token": "t", "customer": _customer_link(w), "backend_url": "ftp:/x"},
         "backend_url",
-        "Enter a valid URL.",
+        "Enter an http(s) URL of a DigitalOcean API",
     ),
     (
         "service-settings",

@@ -255,3 +255,45 @@ def test_filter_by_shared(world, settings, query, expected):
     names = {shared.uuid.hex: "shared", settings.uuid.hex: "private"}
     data = body(world.client("owner").get("/api/service-settings/", query))
     assert {names[item["uuid"]] for item in data} == expected
+
+
+ENDPOINT = "http://emulator:8808/v2/"  # a one-word host, as containers name each other
+
+
+def test_only_staff_may_point_settings_at_another_endpoint(world):
+    """Workers send the settings' token to backend_url: an owner may not aim it at a host of their choice."""
+    body = {
+        "name": "DO",
+        "token": "secret",
+        "customer": f"http://testserver/api/customers/{world.customer.uuid.hex}/",
+    }
+    owner = world.client("owner")
+    assert (
+        owner.post("/api/service-settings/", {**body, "backend_url": ENDPOINT}, format="json").status_code
+        == 403
+    )
+    created = owner.post("/api/service-settings/", body, format="json")
+    assert created.status_code == 201, created.content
+    url = created.json()["url"]
+    assert owner.patch(url, {"backend_url": "http://169.254.169.254/"}, format="json").status_code == 403
+    assert owner.patch(url, {"name": "renamed"}, format="json").status_code == 200
+
+    staff = world.client("staff")
+    response = staff.patch(url, {"backend_url": ENDPOINT}, format="json")
+    assert (response.status_code, response.json()["backend_url"]) == (200, ENDPOINT)
+    assert owner.patch(url, {"name": "again", "backend_url": ENDPOINT}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://example.com/v2/", "not a url", "http:///v2/"])
+def test_the_endpoint_must_be_an_http_url_with_a_host(world, endpoint):
+    response = world.client("staff").post(
+        "/api/service-settings/",
+        {"name": "DO", "token": "t", "shared": True, "backend_url": endpoint},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "backend_url": [
+            "Enter an http(s) URL of a DigitalOcean API, such as https://api.digitalocean.com/v2/."
+        ]
+    }

@@ -2,12 +2,17 @@
 one of backend.errors, every request goes where the service settings say with their token, and a listing
 cut short is never passed off as whole."""
 
+import json
+
 import pytest
 import requests
+from werkzeug.wrappers import Response
 
 from droplets.backend import errors, get_backend
 from droplets.backend.base import SshKeySpec
+from droplets.backend.digitalocean import DigitalOceanBackend
 from droplets.emulator.core import ssh_fingerprint
+from droplets.emulator.server import BackgroundServer
 from tests.fixtures.backend import OTHER_TOKEN, make_backend, make_emulated_settings
 from tests.fixtures.ssh_keys import generate_public_key
 
@@ -228,3 +233,25 @@ def test_a_listing_cut_short_by_a_rate_limit_on_a_later_page_is_transient(emulat
 
     assert type(raised.value) is errors.TransientError  # a short listing, not a 429 seen by us
     assert raised.value.message == "DigitalOcean returned 2 of 5 droplets; the listing was cut short."
+
+
+@pytest.mark.parametrize(
+    ("method", "answer"),
+    [
+        ("list_sizes", {"sizes": [{"slug": "s-1vcpu-1gb"}], "links": {}, "meta": {"total": 1}}),
+        ("list_regions", {"regions": [{"name": "no slug"}], "links": {}, "meta": {"total": 1}}),
+        ("list_images", {"images": [None], "links": {}, "meta": {"total": 1}}),
+        ("list_droplets", {"droplets": [{"id": 1}], "links": {}, "meta": {"total": 1}}),
+        ("list_droplets", ["not", "an", "object"]),
+    ],
+)
+def test_a_success_answer_without_what_it_must_hold_is_unreadable_not_a_crash(method, answer):
+    """A 200 whose items lack their keys (a proxy, an API change): a TransientError like any bad answer."""
+
+    def wrong_shape(environ, start_response):
+        return Response(json.dumps(answer), content_type="application/json")(environ, start_response)
+
+    with BackgroundServer(wrong_shape) as server:
+        backend = DigitalOceanBackend(token="t", api_url=f"{server.base_url}/v2/", timeout=5.0)
+        with pytest.raises(errors.TransientError, match="could not be read"):
+            getattr(backend, method)()

@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from droplets.backend.digitalocean import DigitalOceanBackend
 from droplets.backend.errors import TransientError
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
-from droplets.sync import GONE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
+from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
 from tasks.management.commands.setup_periodic_tasks import SCHEDULE
 from tasks.periodic import catalog_pull_task, droplet_fail_overdue_task, droplet_inventory_sync_task
 from tasks.structure import SYNC_MAX_RETRIES, service_settings_sync_task
@@ -49,11 +50,29 @@ def test_inventory_sync_brings_in_drift_made_outside(emulator_server, emulated_c
         RuntimeState.OFFLINE,
         None,
     )
-    assert (fresh(deleted).state, fresh(deleted).error_message) == (State.ERRED, GONE_MESSAGE)
+    assert (fresh(deleted).state, fresh(deleted).error_message) == (State.ERRED, DELETED_OUTSIDE_MESSAGE)
     resized = fresh(resized)
     assert (resized.cores, resized.ram, resized.size) == (2, 2 * GiB, emulated_catalog.sizes["s-2vcpu-2gb"])
     assert fresh(unchanged).modified == before
     assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+
+def test_inventory_sync_leaves_a_droplet_that_changed_during_the_listing_for_the_next_run(
+    emulator_server, emulated_catalog, on_do, monkeypatch
+):
+    """A create that completes while the listing is taken is not on that listing: not gone for all that."""
+    droplet = on_do()
+    emulator_server.control.out_of_band(int(droplet.backend_id), delete=True)
+    original = DigitalOceanBackend.list_droplets
+
+    def listing_while_a_worker_writes(backend):
+        listed = original(backend)
+        Droplet.objects.filter(pk=droplet.pk).update(modified=timezone.now())
+        return listed
+
+    monkeypatch.setattr(DigitalOceanBackend, "list_droplets", listing_while_a_worker_writes)
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+    assert fresh(droplet).state == State.OK
 
 
 def test_inventory_sync_leaves_droplets_in_an_operation_alone(emulator_server, emulated_catalog, on_do):
@@ -106,7 +125,7 @@ def test_the_sync_task_goes_on_with_the_next_account_after_a_failed_listing(
 
 def test_a_droplet_found_again_is_ok_again(emulator_server, emulated_catalog, on_do):
     droplet = on_do()
-    Droplet.objects.filter(pk=droplet.pk).update(state=State.ERRED, error_message=GONE_MESSAGE)
+    Droplet.objects.filter(pk=droplet.pk).update(state=State.ERRED, error_message=DELETED_OUTSIDE_MESSAGE)
 
     droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
 

@@ -1,8 +1,21 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from waldur_do.models import TimestampedModel, UuidModel
+
+
+def validate_api_endpoint(value: str) -> None:
+    """An http(s) URL with a host. Not Django's URLValidator: it refuses one-word hosts such as `emulator`,
+    which is how containers name each other."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            "Enter an http(s) URL of a DigitalOcean API, such as https://api.digitalocean.com/v2/."
+        )
 
 
 class User(UuidModel, AbstractUser):
@@ -93,8 +106,11 @@ class ServiceSettings(UuidModel, TimestampedModel):
     shared = models.BooleanField(default=False, help_text="Shared settings serve every customer.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.CREATING)
     error_message = models.TextField(blank=True)
-    backend_url = models.URLField(
-        blank=True, help_text="Another DigitalOcean API endpoint, such as the bundled emulator; ends in /v2/."
+    backend_url = models.CharField(
+        max_length=255,
+        blank=True,
+        validators=[validate_api_endpoint],
+        help_text="Another DigitalOcean API endpoint, such as the bundled emulator; ends in /v2/.",
     )
     # Write-only everywhere: never rendered, logged or put in an error message.
     token = models.CharField(max_length=255)

@@ -84,6 +84,10 @@ class ServiceSettingsViewSet(ModelViewSet):
         shared = data.get("shared", getattr(instance, "shared", False))
         if not selectors.can_hold_service_settings(user=self.request.user, customer=customer, shared=shared):
             raise PermissionDenied("Only staff may share service settings or give them to another customer.")
+        current_endpoint = instance.backend_url if instance else ""
+        if data.get("backend_url", current_endpoint) != current_endpoint and not self.request.user.is_staff:
+            # Workers send the settings' token to this URL: pointing it elsewhere is an operator's decision.
+            raise PermissionDenied("Only staff may point service settings at another API endpoint.")
 
 
 class SshPublicKeyViewSet(
