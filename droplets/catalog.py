@@ -6,7 +6,6 @@ from django.utils import timezone
 from waldur_do.structure.models import ServiceSettings
 
 from .backend import get_backend
-from .backend.errors import BackendError
 from .models import Image, Region, Size
 
 
@@ -73,8 +72,8 @@ def _sync_items(model, service_settings, items_by_id, columns, region_by_slug) -
     model.objects.filter(service_settings=service_settings).exclude(backend_id__in=items_by_id).delete()
 
 
-def service_settings_mark_erred(*, service_settings: ServiceSettings, error: BackendError) -> None:
-    """The reason is DigitalOcean's, in words, and never holds the token."""
+def service_settings_mark_erred(*, service_settings: ServiceSettings, message: str) -> None:
+    """The reason in words (DigitalOcean's, or ours), and never the token."""
     ServiceSettings.objects.filter(pk=service_settings.pk).update(
-        state=ServiceSettings.State.ERRED, error_message=error.message, modified=timezone.now()
+        state=ServiceSettings.State.ERRED, error_message=message, modified=timezone.now()
     )

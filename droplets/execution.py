@@ -42,15 +42,13 @@ EXPECTED_STATUS = {
     RESIZE.name: "off",
 }
 
-VERBS = {
-    CREATE.name: "create",
-    START.name: "start",
-    STOP.name: "stop",
-    RESTART.name: "restart",
+# The DigitalOcean action each operation sends.
+ACTION_TYPES = {
+    START.name: "power_on",
+    STOP.name: "shutdown",
+    RESTART.name: "reboot",
     RESIZE.name: "resize",
     RENAME.name: "rename",
-    DELETE.name: "delete",
-    PULL.name: "pull",
 }
 
 
@@ -74,22 +72,33 @@ def droplet_operation_begin(*, droplet_id: int, operation_name: str, params: dic
     if operation is CREATE:
         _begin_create(droplet, backend)
         return params
-    droplet_id_on_do = droplet.backend_id
-    if operation is START:
-        action_id = backend.power_on(droplet_id_on_do)
-    elif operation is STOP:
-        action_id = backend.shutdown(droplet_id_on_do)
-    elif operation is RESTART:
-        action_id = backend.reboot(droplet_id_on_do)
-    elif operation is RESIZE:
-        size = Size.objects.get(pk=params["size_id"])
-        action_id = backend.resize(droplet_id_on_do, size=size.backend_id, disk=params["disk"])
-    elif operation is RENAME:
-        action_id = backend.rename(droplet_id_on_do, name=params["name"])
-    else:
-        raise ValueError(f"Unknown operation {operation.name}")
+    try:
+        action_id = _send_action(droplet, operation, backend, params)
+    except RejectedError:
+        # A retry whose first attempt's answer was lost: DigitalOcean refuses a second action while the
+        # first one runs. That first action is ours; follow it.
+        pending = backend.find_pending_action(droplet.backend_id, ACTION_TYPES[operation.name])
+        if pending is None:
+            raise
+        action_id = pending.id
     _save_in_operation(droplet, operation, action_id=action_id)
     return params
+
+
+def _send_action(droplet: Droplet, operation: Operation, backend, params: dict) -> str:
+    droplet_id_on_do = droplet.backend_id
+    if operation is START:
+        return backend.power_on(droplet_id_on_do)
+    if operation is STOP:
+        return backend.shutdown(droplet_id_on_do)
+    if operation is RESTART:
+        return backend.reboot(droplet_id_on_do)
+    if operation is RESIZE:
+        size = Size.objects.get(pk=params["size_id"])
+        return backend.resize(droplet_id_on_do, size=size.backend_id, disk=params["disk"])
+    if operation is RENAME:
+        return backend.rename(droplet_id_on_do, name=params["name"])
+    raise ValueError(f"Unknown operation {operation.name}")
 
 
 def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict) -> dict | None:
@@ -102,7 +111,7 @@ def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict
         droplet_operation_fail(
             droplet_id=droplet.pk,
             operation_name=operation.name,
-            message=f"DigitalOcean did not finish the {VERBS[operation.name]} within {minutes} minutes.",
+            message=f"DigitalOcean did not finish the {operation.name} within {minutes} minutes.",
         )
         return None
     backend = get_backend(droplet.service_settings)
@@ -112,11 +121,15 @@ def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict
         action = backend.get_action(droplet.backend_id, droplet.action_id)
         if action.in_progress:
             return params
+        if action.errored and operation is STOP and action.type == "shutdown":
+            # The guest could not shut itself down (no ACPI, say): cut the power instead.
+            _save_in_operation(droplet, operation, action_id=_power_off(droplet, backend))
+            return {**params, "forced": True}
         if action.errored:
             droplet_operation_fail(
                 droplet_id=droplet.pk,
                 operation_name=operation.name,
-                message=f"DigitalOcean could not {VERBS[operation.name]} the droplet: "
+                message=f"DigitalOcean could not {operation.name} the droplet: "
                 f"its {action.type} action failed.",
             )
             return None

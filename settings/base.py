@@ -143,8 +143,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "polling_interval": 0.2,  # a folder listing is cheap; a whole second per hop is not
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {}
+    # Redis gives a dead worker's unacknowledged task to another worker after this long (the default is an
+    # hour, longer than any operation's deadline). It must exceed the longest countdown a task waits (60 s).
+    else {"visibility_timeout": 600}
 )
+# A request that enqueues work must not hang on an unreachable broker: fail fast, and the row says why.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_IGNORE_RESULT = True  # outcomes live on the droplet rows, not in a result backend
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -35,7 +35,7 @@ def catalog_pull_task():
                 # and the drift sync until the next pull, hours away.
                 logger.warning("Catalog of %s not pulled: %s", service_settings.name, error.message)
                 continue
-            service_settings_mark_erred(service_settings=service_settings, error=error)
+            service_settings_mark_erred(service_settings=service_settings, message=error.message)
 
 
 @shared_task

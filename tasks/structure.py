@@ -1,8 +1,12 @@
+import logging
+
 from celery import shared_task
 
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from waldur_do.structure.models import ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 SYNC_MAX_RETRIES = 5
 
@@ -19,4 +23,11 @@ def service_settings_sync_task(self, service_settings_id: int):
     except BackendError as error:
         if error.retryable and self.request.retries < self.max_retries:
             raise self.retry(countdown=2**self.request.retries) from None
-        service_settings_mark_erred(service_settings=service_settings, error=error)
+        service_settings_mark_erred(service_settings=service_settings, message=error.message)
+    except Exception:
+        # A bug, not DigitalOcean: the settings must not stay CREATING (unusable) for ever.
+        logger.exception("Service settings %s: the check failed unexpectedly", service_settings_id)
+        service_settings_mark_erred(
+            service_settings=service_settings,
+            message="The token check failed because of an internal error; operators have the details.",
+        )

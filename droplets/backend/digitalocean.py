@@ -167,6 +167,15 @@ class DigitalOceanBackend:
             action.load()
             return BackendAction(id=str(action.id), type=action.type, status=action.status)
 
+    def find_pending_action(self, droplet_id: str, action_type: str) -> BackendAction | None:
+        """The droplet's in-progress action of this type, if any (among its latest, newest first)."""
+        with self._translated_errors():
+            answer = self._manager().get_data(f"droplets/{droplet_id}/actions/", params={"page": 1})
+            for action in answer["actions"]:
+                if action["type"] == action_type and action["status"] == "in-progress":
+                    return BackendAction(id=str(action["id"]), type=action["type"], status=action["status"])
+        return None
+
     # Plumbing
 
     def _options(self) -> dict:

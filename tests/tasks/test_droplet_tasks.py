@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Retry
+from django import db
 
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
@@ -210,3 +211,18 @@ def test_the_poll_delay_grows_and_is_capped(settings):
     assert delays[:3] == [2.0, 3.0, 4.5]
     assert delays == sorted(delays)
     assert max(delays) == delays[-1] == 30.0
+
+
+def test_a_database_that_does_not_answer_is_retried_not_called_a_bug(stopping):
+    def locked(**kwargs):
+        raise db.OperationalError("database is locked")
+
+    task = FakeTask(retries=2)
+    with pytest.raises(Retry):
+        droplet_tasks._advance(task, locked, stopping.pk, "stop", {}, attempt=2)
+    assert task.countdowns == [poll_delay(2)]
+    assert fresh(stopping).state == State.UPDATE_SCHEDULED  # not ERRED "internal error"
+
+    spent = FakeTask(retries=BEGIN_MAX_RETRIES)
+    with pytest.raises(db.OperationalError):  # past the retries: the reaper acts at the deadline
+        droplet_tasks._advance(spent, locked, stopping.pk, "stop", {}, attempt=2)

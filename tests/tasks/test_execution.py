@@ -177,7 +177,6 @@ def test_droplets_created_with_the_same_ssh_key_add_it_to_the_account_once(
 @pytest.mark.parametrize(
     ("operation", "action_type", "verb", "status", "runtime_before"),
     [
-        ("stop", "shutdown", "stop", "active", RuntimeState.ONLINE),
         ("start", "power_on", "start", "off", RuntimeState.OFFLINE),
         ("restart", "reboot", "restart", "active", RuntimeState.ONLINE),
     ],
@@ -195,6 +194,50 @@ def test_an_errored_action_fails_the_operation_at_once(
     message = f"DigitalOcean could not {verb} the droplet: its {action_type} action failed."
     assert _state(droplet) == (State.ERRED, runtime_before, message)
     assert (fresh(droplet).operation, fresh(droplet).action_id) == ("", "")
+
+
+def test_a_stop_whose_shutdown_errors_powers_the_droplet_off(emulator_server, emulated_catalog, project):
+    """A guest that cannot shut itself down (no ACPI) is still stopped: the contract's "then power off"."""
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status="active")
+    schedule(droplet, "stop")
+    emulator_server.control.add_faults({"match": {"action_type": "shutdown"}, "effect": "action_errored"})
+
+    assert run_operation(droplet, "stop") is None
+
+    assert _state(droplet) == (State.OK, RuntimeState.OFFLINE, "")
+    assert sorted(_actions_on_do(emulator_server, droplet)) == ["power_off", "shutdown"]
+
+
+def test_a_stop_fails_when_even_the_power_off_errors(emulator_server, emulated_catalog, project):
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status="active")
+    schedule(droplet, "stop")
+    for action_type in ("shutdown", "power_off"):
+        emulator_server.control.add_faults(
+            {"match": {"action_type": action_type}, "effect": "action_errored"}
+        )
+
+    assert run_operation(droplet, "stop") is None
+
+    message = "DigitalOcean could not stop the droplet: its power_off action failed."
+    assert _state(droplet) == (State.ERRED, RuntimeState.ONLINE, message)
+
+
+def test_a_retried_action_whose_first_answer_was_lost_follows_the_first_action(
+    emulator_server, emulated_catalog, project
+):
+    """DigitalOcean took the power-on but its answer was lost: the retry must not fail on "pending event"."""
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status="off")
+    schedule(droplet, "start")
+    emulator_server.control.add_faults({"match": {"action_type": "power_on"}, "effect": "stuck_action"})
+    first = make_backend(emulator_server).power_on(droplet.backend_id)  # the lost attempt
+    Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING)
+
+    params = _begin(droplet, "start")
+
+    assert fresh(droplet).action_id == first
+    emulator_server.control.complete_actions()
+    assert run_operation(droplet, "start", params) is None
+    assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
 
 
 def test_an_errored_create_fails_it(emulator_server, emulated_catalog, project):
