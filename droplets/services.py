@@ -1,6 +1,8 @@
 """What users and operators ask of droplets. Each service checks, moves the state at once with a
 compare-and-set update, and enqueues the work for a worker after the transaction commits."""
 
+from typing import NoReturn
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -38,18 +40,23 @@ def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
         state=operation.scheduled, operation=operation.name, operation_started=now, modified=now
     )
     if not changed:
-        try:
-            droplet.refresh_from_db()
-        except Droplet.DoesNotExist:  # deleted by the request that won the race (or unlinked meanwhile)
-            raise StateConflict(GONE_MESSAGE) from None
-        droplet_check_allowed(droplet=droplet, operation=operation)
-        raise StateConflict(states.valid_states_message(operation.sources))
+        _refuse(droplet=droplet, operation=operation)
     droplet.state, droplet.operation, droplet.operation_started, droplet.modified = (
         operation.scheduled,
         operation.name,
         now,
         now,
     )
+
+
+def _refuse(*, droplet: Droplet, operation: Operation) -> NoReturn:
+    """Says why a guarded update changed no row: the droplet is gone, or its state now forbids it."""
+    try:
+        droplet.refresh_from_db()
+    except Droplet.DoesNotExist:  # deleted by the request that won the race (or unlinked meanwhile)
+        raise StateConflict(GONE_MESSAGE) from None
+    droplet_check_allowed(droplet=droplet, operation=operation)
+    raise StateConflict(states.valid_states_message(operation.sources))
 
 
 def _schedule(*, droplet: Droplet, operation: Operation, **params) -> None:
@@ -125,6 +132,8 @@ def _check_create_consistency(
     for field, item in (("region", region), ("image", image), ("size", size)):
         if item.service_settings_id != service_settings.pk:
             raise InvalidInput(f"This {field} belongs to other service settings.", field=field)
+    if not region.available:
+        raise InvalidInput(f"Region {region.name} is not available for new droplets.", field="region")
     if ssh_public_key is None and image.distribution.lower() in SSH_KEY_DISTRIBUTIONS:
         raise InvalidInput("SSH public key is required for this image", field="ssh_public_key")
     if not image.regions.filter(pk=region.pk).exists():
@@ -151,10 +160,12 @@ def _check_create_consistency(
 
 
 def droplet_update(*, droplet: Droplet, name: str | None = None, description: str | None = None) -> Droplet:
-    """Description changes here and now; a new name is also applied on DigitalOcean (a rename action)."""
+    """Description changes here and now; a new name is also applied on DigitalOcean (a rename action).
+    Both only while the droplet is OK (the guard of rename), checked in the update itself."""
     if description is not None and description != droplet.description:
-        if not Droplet.objects.filter(pk=droplet.pk).update(description=description, modified=timezone.now()):
-            raise StateConflict(GONE_MESSAGE)
+        guarded = Droplet.objects.filter(pk=droplet.pk, state__in=states.RENAME.sources)
+        if not guarded.update(description=description, modified=timezone.now()):
+            _refuse(droplet=droplet, operation=states.RENAME)
         droplet.description = description
     if name is not None and name != droplet.name:
         _schedule(droplet=droplet, operation=states.RENAME, name=name)

@@ -115,9 +115,6 @@ PULL = Operation(
 
 OPERATIONS = {op.name: op for op in (CREATE, RENAME, START, STOP, RESTART, RESIZE, DELETE, PULL)}
 
-# The "update" endpoint (PUT/PATCH) has the same guard as rename, even when the name does not change.
-UPDATE_SOURCES = RENAME.sources
-
 
 def valid_states_message(states) -> str:
     return f"Valid states for operation: {', '.join(states)}."

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class TasksConfig(AppConfig):
-    """Everything Celery: the app, queues, the task base class and the periodic jobs."""
+    """Everything Celery: the app, the queues, the droplet tasks and the periodic jobs."""
 
     name = "tasks"

@@ -3,15 +3,39 @@
 from django.db import connection
 from django.http import JsonResponse
 
+from tasks import celery_app
+
 
 def health(request):
+    """The process is up and answers."""
     return JsonResponse({"status": "ok"})
 
 
 def ready(request):
+    """The process can do its work: the database answers and the broker takes connections. Each failure is
+    named by its kind only (no hosts, no credentials)."""
+    failures = {name: error for name, check in READINESS_CHECKS.items() if (error := check())}
+    if failures:
+        return JsonResponse({"status": "unavailable", **failures}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def _database_error() -> str | None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception as error:  # any database failure means "not ready", which is the answer we owe
-        return JsonResponse({"status": "unavailable", "database": type(error).__name__}, status=503)
-    return JsonResponse({"status": "ok"})
+        return type(error).__name__
+    return None
+
+
+def _broker_error() -> str | None:
+    try:
+        with celery_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+    except Exception as error:  # likewise for the broker: whatever the transport raises
+        return type(error).__name__
+    return None
+
+
+READINESS_CHECKS = {"database": _database_error, "broker": _broker_error}

@@ -8,7 +8,7 @@ from waldur_do.api.serializers import HyperlinkedSerializer
 from waldur_do.structure import selectors as structure_selectors
 from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
 
-from ..models import Droplet, Image, Region, Size
+from ..models import Droplet, Image, Region, Size, hostname_validator
 from ..states import State
 
 MARKETPLACE_FIELDS = (
@@ -256,3 +256,25 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
 
     def get_is_limit_based(self, droplet) -> bool:
         return False
+
+
+# Bodies of the operations that are not the droplet itself.
+
+
+class DigitalOceanDropletUpdateSerializer(serializers.Serializer):
+    # The model's validator, not a RegexField with its own "invalid" message: that message would also
+    # replace "Not a valid string." for a name that is not a string at all.
+    name = serializers.CharField(max_length=150, validators=[hostname_validator])
+    description = serializers.CharField(max_length=4096, allow_blank=True, required=False)
+
+
+class DigitalOceanDropletResizeSerializer(serializers.Serializer):
+    size = UuidHyperlinkedRelatedField(view_name="digitalocean-size-detail", queryset=Size.objects.all())
+    disk = serializers.BooleanField(
+        help_text="True: permanent, also grows the disk. False: CPU and RAM only."
+    )
+
+
+class SetErredSerializer(serializers.Serializer):
+    error_message = serializers.CharField(required=False, allow_blank=True, default="")
+    error_traceback = serializers.CharField(required=False, allow_blank=True, default="")

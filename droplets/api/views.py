@@ -3,40 +3,22 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from waldur_do.api.fields import UuidHyperlinkedRelatedField
 from waldur_do.api.viewsets import ModelViewSet, ReadOnlyModelViewSet
 from waldur_do.structure import selectors as structure_selectors
 
 from .. import selectors, services, states
-from ..models import Size, hostname_validator
 from . import filters
 from .serializers import (
+    DigitalOceanDropletResizeSerializer,
     DigitalOceanDropletSerializer,
+    DigitalOceanDropletUpdateSerializer,
     DigitalOceanImageSerializer,
     DigitalOceanRegionSerializer,
     DigitalOceanSizeSerializer,
+    SetErredSerializer,
 )
 
 STAFF_ACTIONS = ("unlink", "set_erred", "set_ok")
-
-
-class DigitalOceanDropletUpdateSerializer(serializers.Serializer):
-    # The model's validator, not a RegexField with its own "invalid" message: that message would also
-    # replace "Not a valid string." for a name that is not a string at all.
-    name = serializers.CharField(max_length=150, validators=[hostname_validator])
-    description = serializers.CharField(max_length=4096, allow_blank=True, required=False)
-
-
-class DigitalOceanDropletResizeSerializer(serializers.Serializer):
-    size = UuidHyperlinkedRelatedField(view_name="digitalocean-size-detail", queryset=Size.objects.all())
-    disk = serializers.BooleanField(
-        help_text="True: permanent, also grows the disk. False: CPU and RAM only."
-    )
-
-
-class SetErredSerializer(serializers.Serializer):
-    error_message = serializers.CharField(required=False, allow_blank=True, default="")
-    error_traceback = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 def _status_body(name):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from droplets.models import Droplet, Image
+from droplets.models import Droplet, Image, Region
 from tests.api.helpers import assert_detail, assert_field_error, body, link, list_url
 from tests.fixtures.droplets import make_catalog, make_ssh_key
 from tests.fixtures.factories import make_customer, make_project, make_service_settings, make_user
@@ -229,6 +229,12 @@ def test_user_data_at_most_64_kib(world, catalog, refused, enqueued, user_data, 
         assert _created(world, enqueued, request_body)["user_data"] == user_data
     else:
         assert body(refused(request_body)) == {"user_data": ["User data must be at most 64 KiB."]}
+
+
+def test_a_region_digitalocean_marks_unavailable_is_refused(world, catalog, refused):
+    Region.objects.filter(pk=catalog.regions["nyc1"].pk).update(available=False)
+    response = refused(_body(world, catalog))
+    assert body(response) == {"region": ["Region New York 1 is not available for new droplets."]}
 
 
 @pytest.mark.parametrize("role", ["manager", "staff"])

@@ -12,10 +12,3 @@ class CanManageOrReadOnly(permissions.BasePermission):
 
     def has_object_permission(self, request, view, obj):
         return request.method in permissions.SAFE_METHODS or view.can_manage(request.user, obj)
-
-
-class IsStaff(permissions.BasePermission):
-    message = "Only staff may do this."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_staff)
