@@ -10,11 +10,10 @@ from django.utils import timezone
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
 from tests.api.helpers import assert_detail, body, detail_url, list_url
+from tests.contract import DROPLET_FIELDS as FIELDS
 from tests.fixtures.droplets import make_catalog, make_droplet
 from tests.fixtures.factories import client_for, make_customer, make_project, make_service_settings
 from waldur_do.structure.models import ProjectRole
-
-from .test_response import FIELDS
 
 ROUTE = "digitalocean-droplets"
 NOWHERE = uuid.UUID(int=1).hex  # a valid uuid of nothing (fixed: test ids must not vary between runs)

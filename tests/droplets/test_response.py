@@ -7,65 +7,13 @@ import pytest
 
 from droplets.states import RuntimeState, State
 from tests.api.helpers import BASE, HEX32, body, detail_url, link, list_url
+from tests.contract import DROPLET_FIELDS
 from tests.fixtures.droplets import make_droplet, make_ssh_key
 
 ROUTE = "digitalocean-droplets"
 
-FIELDS = [
-    "url",
-    "uuid",
-    "name",
-    "description",
-    "service_name",
-    "service_settings",
-    "service_settings_uuid",
-    "service_settings_state",
-    "service_settings_error_message",
-    "project",
-    "project_name",
-    "project_uuid",
-    "customer",
-    "customer_uuid",
-    "customer_name",
-    "customer_native_name",
-    "customer_abbreviation",
-    "error_message",
-    "error_traceback",
-    "resource_type",
-    "state",
-    "created",
-    "modified",
-    "backend_id",
-    "access_url",
-    "start_time",
-    "cores",
-    "ram",
-    "disk",
-    "min_ram",
-    "min_disk",
-    "user_data",
-    "external_ips",
-    "internal_ips",
-    "latitude",
-    "longitude",
-    "key_name",
-    "key_fingerprint",
-    "image_name",
-    "runtime_state",
-    "region_name",
-    "marketplace_offering_uuid",
-    "marketplace_offering_name",
-    "marketplace_offering_plugin_options",
-    "marketplace_offering_type",
-    "marketplace_category_uuid",
-    "marketplace_category_name",
-    "marketplace_resource_uuid",
-    "marketplace_plan_uuid",
-    "marketplace_resource_state",
-    "is_usage_based",
-    "is_limit_based",
-]
-MARKETPLACE = [name for name in FIELDS if name.startswith("marketplace_")]
+
+MARKETPLACE = [name for name in DROPLET_FIELDS if name.startswith("marketplace_")]
 WRITE_ONLY = ("region", "image", "size", "ssh_public_key")
 DATE_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -78,7 +26,7 @@ def _get(client, droplet):
 
 
 def test_there_are_52_fields():
-    assert len(FIELDS) == 52 and len(set(FIELDS)) == 52
+    assert len(DROPLET_FIELDS) == 52 and len(set(DROPLET_FIELDS)) == 52
 
 
 @pytest.mark.parametrize("how", ["retrieve", "list"])
@@ -88,7 +36,7 @@ def test_exactly_the_contract_fields_in_order(world, droplet, how):
         data = _get(client, droplet)
     else:
         (data,) = body(client.get(list_url(ROUTE)))
-    assert list(data) == FIELDS
+    assert list(data) == DROPLET_FIELDS
     assert not set(WRITE_ONLY) & set(data)
 
 

@@ -59,65 +59,11 @@ from waldur_api_client.models import (
 )
 from waldur_api_client.types import UNSET
 
+from ..contract import DROPLET_FIELDS
 from .conftest import WAIT_TIMEOUT
 
 pytestmark = [pytest.mark.integration]
 
-# The 52 fields of CONTRACT §2, in order; the client knows every one of them.
-DROPLET_FIELDS = [
-    "url",
-    "uuid",
-    "name",
-    "description",
-    "service_name",
-    "service_settings",
-    "service_settings_uuid",
-    "service_settings_state",
-    "service_settings_error_message",
-    "project",
-    "project_name",
-    "project_uuid",
-    "customer",
-    "customer_uuid",
-    "customer_name",
-    "customer_native_name",
-    "customer_abbreviation",
-    "error_message",
-    "error_traceback",
-    "resource_type",
-    "state",
-    "created",
-    "modified",
-    "backend_id",
-    "access_url",
-    "start_time",
-    "cores",
-    "ram",
-    "disk",
-    "min_ram",
-    "min_disk",
-    "user_data",
-    "external_ips",
-    "internal_ips",
-    "latitude",
-    "longitude",
-    "key_name",
-    "key_fingerprint",
-    "image_name",
-    "runtime_state",
-    "region_name",
-    "marketplace_offering_uuid",
-    "marketplace_offering_name",
-    "marketplace_offering_plugin_options",
-    "marketplace_offering_type",
-    "marketplace_category_uuid",
-    "marketplace_category_name",
-    "marketplace_resource_uuid",
-    "marketplace_plan_uuid",
-    "marketplace_resource_state",
-    "is_usage_based",
-    "is_limit_based",
-]
 UUID_FIELDS = ("uuid", "service_settings_uuid", "project_uuid", "customer_uuid")
 DATE_FIELDS = ("created", "modified", "start_time")
 # Catalog fields the 8.1.3 models don't declare (CONTRACT §8's one catalog per settings, and the size's
