@@ -106,6 +106,7 @@ def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict
     droplet = _in_operation(operation).filter(pk=droplet_id).first()
     if droplet is None:
         return None
+    _in_operation(operation).filter(pk=droplet_id).update(last_polled=timezone.now())
     if timezone.now() > droplet.operation_started + operation.deadline:
         minutes = int(operation.deadline.total_seconds() // 60)
         droplet_operation_fail(
@@ -176,7 +177,8 @@ def droplet_operation_fail(
 
 def _claim(droplet_id: int, operation: Operation) -> Droplet | None:
     """Scheduled → running, once; a redelivered task finds it running already and carries on."""
-    fields = {"state": operation.running, "modified": timezone.now()}
+    now = timezone.now()
+    fields = {"state": operation.running, "modified": now, "last_polled": now}
     if operation.runtime_while_running:
         fields["runtime_state"] = operation.runtime_while_running
     claimed = (

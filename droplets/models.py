@@ -108,6 +108,9 @@ class Droplet(UuidModel, TimestampedModel):
     operation = models.CharField(max_length=16, blank=True)
     operation_started = models.DateTimeField(null=True, blank=True)
     action_id = models.CharField(max_length=32, blank=True)
+    # When a worker last looked at the operation: a chain of polls that stopped (its next poll never
+    # reached the broker) shows here, and the periodic resume picks it up again.
+    last_polled = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap

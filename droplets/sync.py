@@ -4,6 +4,7 @@ no droplet waits forever on an operation whose worker was lost."""
 import logging
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from waldur_do.structure.models import ServiceSettings
@@ -47,6 +48,20 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
         fields["modified"] = timezone.now()
         changed += Droplet.objects.filter(pk=droplet.pk, modified=droplet.modified).update(**fields)
     return changed
+
+
+def droplet_stalled_list(*, stall: timedelta) -> list[Droplet]:
+    """Droplets in an operation that no worker has looked at for `stall`, still within its deadline (past
+    it, the reaper decides). A poll is safe to run twice, so resuming one that was only slow does no harm."""
+    now = timezone.now()
+    stalled = Droplet.objects.filter(state__in=IN_PROGRESS_STATES).exclude(operation="")
+    stalled = stalled.filter(Q(last_polled__lt=now - stall) | Q(last_polled__isnull=True))
+    return [
+        droplet
+        for droplet in stalled.only("pk", "operation", "operation_started")
+        if droplet.operation in OPERATIONS
+        and droplet.operation_started + OPERATIONS[droplet.operation].deadline > now
+    ]
 
 
 def droplet_fail_overdue(*, grace=None) -> int:

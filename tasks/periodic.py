@@ -1,13 +1,16 @@
 """Beat's jobs. Each is cheap to run twice, and expires rather than piling up behind a busy worker."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
-from droplets.sync import droplet_fail_overdue, droplet_inventory_sync
+from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_stalled_list
 from waldur_do.structure.models import ServiceSettings
+
+from .droplets import droplet_poll_task
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,19 @@ def catalog_pull_task():
                 logger.warning("Catalog of %s not pulled: %s", service_settings.name, error.message)
                 continue
             service_settings_mark_erred(service_settings=service_settings, message=error.message)
+
+
+# Longer than the longest wait between two polls (DROPLET_POLL_MAX, a rate limit's retry) by a margin.
+STALL = timedelta(minutes=5)
+
+
+@shared_task
+def droplet_resume_stalled_task():
+    for droplet in droplet_stalled_list(stall=STALL):
+        logger.warning(
+            "Droplet %s: nobody followed its %s for a while; resuming it", droplet.pk, droplet.operation
+        )
+        droplet_poll_task.apply_async((droplet.pk, droplet.operation, {}))
 
 
 @shared_task

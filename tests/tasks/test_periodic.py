@@ -14,8 +14,14 @@ from droplets.backend.errors import TransientError
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
 from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
+from tasks.droplets import droplet_poll_task
 from tasks.management.commands.setup_periodic_tasks import SCHEDULE
-from tasks.periodic import catalog_pull_task, droplet_fail_overdue_task, droplet_inventory_sync_task
+from tasks.periodic import (
+    catalog_pull_task,
+    droplet_fail_overdue_task,
+    droplet_inventory_sync_task,
+    droplet_resume_stalled_task,
+)
 from tasks.structure import SYNC_MAX_RETRIES, service_settings_sync_task
 from tests.fixtures.backend import fresh, make_backend, make_droplet_on_do, make_emulated_settings, schedule
 from tests.fixtures.droplets import make_catalog
@@ -287,3 +293,31 @@ def test_setting_up_the_schedule_twice_gives_the_same_rows(db):
     assert len(first) == len(SCHEDULE)
     assert IntervalSchedule.objects.count() == len({every for _, every, _ in SCHEDULE.values()})
     assert {row[2] for row in first} == {task for task, _, _ in SCHEDULE.values()}
+
+
+# --- resuming a chain of polls that stopped ---------------------------------------------------------------
+
+
+def test_a_stalled_operation_is_resumed_and_then_finishes(emulator_server, on_do, monkeypatch):
+    """The worker's next poll never reached the broker: beat sends a new one, and the stop completes."""
+    now = timezone.now()
+    stalled, watched, overdue, waiting = on_do(), on_do(), on_do(), on_do()
+    for droplet, started, polled in (
+        (stalled, now - timedelta(minutes=7), now - timedelta(minutes=6)),
+        (watched, now - timedelta(minutes=7), now - timedelta(seconds=20)),
+        (overdue, now - timedelta(minutes=11), now - timedelta(minutes=6)),
+    ):
+        schedule(droplet, "stop", started=started)
+        Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING, last_polled=polled)
+    schedule(waiting, "stop", started=now - timedelta(minutes=7))  # not claimed by a worker: not a poll's job
+    sent = []
+    monkeypatch.setattr(droplet_poll_task, "apply_async", lambda args: sent.append(args))
+
+    droplet_resume_stalled_task.apply()
+
+    assert sent == [(stalled.pk, "stop", {})]
+    for _ in range(5):  # the stop never shut the guest down: the resumed poll powers it off, then sees it off
+        droplet_poll_task.apply(args=sent[0])
+        if fresh(stalled).state == State.OK:
+            break
+    assert (fresh(stalled).state, fresh(stalled).runtime_state) == (State.OK, RuntimeState.OFFLINE)

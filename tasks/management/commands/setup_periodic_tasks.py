@@ -7,6 +7,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 # name → (task, every N seconds, expires after N seconds: a run that waited that long is skipped)
 SCHEDULE = {
     "Sync droplets with DigitalOcean": ("tasks.periodic.droplet_inventory_sync_task", 60, 50),
+    "Resume stalled droplet operations": ("tasks.periodic.droplet_resume_stalled_task", 60, 50),
     "Fail overdue droplet operations": ("tasks.periodic.droplet_fail_overdue_task", 60, 50),
     "Pull DigitalOcean catalogs": ("tasks.periodic.catalog_pull_task", 6 * 3600, 3600),
 }
