@@ -94,8 +94,7 @@ def _send_action(droplet: Droplet, operation: Operation, backend, params: dict) 
     if operation is RESTART:
         return backend.reboot(droplet_id_on_do)
     if operation is RESIZE:
-        size = Size.objects.get(pk=params["size_id"])
-        return backend.resize(droplet_id_on_do, size=size.backend_id, disk=params["disk"])
+        return backend.resize(droplet_id_on_do, size=params["size"], disk=params["disk"])
     if operation is RENAME:
         return backend.rename(droplet_id_on_do, name=params["name"])
     raise ValueError(f"Unknown operation {operation.name}")

@@ -202,7 +202,8 @@ def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
         raise InvalidInput(
             "Disk sizes are not allowed to be decreased through a resize operation.", field="size"
         )
-    _schedule(droplet=droplet, operation=states.RESIZE, size_id=size.pk, disk=disk)
+    # DigitalOcean's slug, not our row: a catalog refresh before the worker starts must not lose the size.
+    _schedule(droplet=droplet, operation=states.RESIZE, size=size.backend_id, disk=disk)
 
 
 def droplet_delete(*, droplet: Droplet) -> None:

@@ -220,7 +220,7 @@ def test_resize_is_scheduled(world, catalog, enqueued, disk):
     assert (droplet.state, droplet.runtime_state) == ("UPDATE_SCHEDULED", "offline")
     # The new size shows only once DigitalOcean reports the resize done.
     assert (droplet.cores, droplet.ram, droplet.disk) == (2, 2048, 61440)
-    assert calls == [(droplet.pk, "resize", {"size_id": size.pk, "disk": disk})]
+    assert calls == [(droplet.pk, "resize", {"size": size.backend_id, "disk": disk})]
 
 
 @pytest.mark.parametrize("state", [State.OK, State.ERRED])

@@ -75,7 +75,7 @@ def test_rules(catalog, offline, resize, slug, disk, message):
     else:
         assert response.status_code == 202, response.content
         assert body(response) == {"status": "resize was scheduled", "disk": disk}
-        assert calls == [(offline.pk, "resize", {"size_id": size.pk, "disk": disk})]
+        assert calls == [(offline.pk, "resize", {"size": size.backend_id, "disk": disk})]
 
 
 def test_back_down_after_a_cpu_only_resize(world, catalog, resize):

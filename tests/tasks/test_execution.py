@@ -376,7 +376,7 @@ def test_resize_changes_the_size_only_once_complete_and_the_disk_only_when_asked
     schedule(offline, "resize")
     emulator_server.control.add_faults({"effect": "stuck_action"})
 
-    params = _begin(offline, "resize", {"size_id": new_size.pk, "disk": disk})
+    params = _begin(offline, "resize", {"size": new_size.backend_id, "disk": disk})
     params = poll(offline, "resize", params)
     row = fresh(offline)
     assert (row.state, row.runtime_state) == (State.UPDATING, RuntimeState.RESIZING)
