@@ -125,6 +125,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "waldur_do.api.schema.add_count_operations",
+        "waldur_do.api.schema.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {},
 }

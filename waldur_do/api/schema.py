@@ -75,3 +75,48 @@ def add_count_operations(result, generator, request, public):
             "responses": {"200": {"headers": ok.get("headers", {}), "description": "No response body"}},
         }
     return result
+
+
+ERROR_SCHEMAS = {
+    "ErrorDetail": {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationErrors": {
+        "type": "object",
+        "description": "Messages by field name (`non_field_errors` for the request as a whole).",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+}
+ERROR_DESCRIPTIONS = {
+    "400": "The request is invalid; the body names each problem by field.",
+    "401": "No credentials, or a token that is not valid.",
+    "403": "The object is visible, but the user may not do this to it.",
+    "404": "No such object among those the user may see (or a page past the end of a list).",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Documents the errors every endpoint can answer (CONTRACT §1), which drf-spectacular leaves out:
+    401 wherever credentials are needed, 404 on objects and list pages, 400 and 403 on writes and filters."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for path, path_item in result.get("paths", {}).items():
+        for method, operation in path_item.items():
+            responses = operation["responses"]
+            is_list = operation["operationId"].endswith(("_list", "_count"))
+            codes = {"404"} if "{uuid}" in path or is_list else set()
+            if operation.get("security"):
+                codes.add("401")
+            if method in ("post", "put", "patch", "delete"):
+                codes.add("403")
+            if method in ("post", "put", "patch") or is_list:
+                codes.add("400")
+            for code in sorted(codes - set(responses)):
+                responses[code] = {"description": ERROR_DESCRIPTIONS[code]}
+                if method != "head":  # an answer to HEAD has no body
+                    schema = "ValidationErrors" if code == "400" else "ErrorDetail"
+                    responses[code]["content"] = {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                    }
+    return result
