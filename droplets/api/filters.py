@@ -1,15 +1,13 @@
 import django_filters
 
-from waldur_do.api.filters import OrderingFilter
+from waldur_do.api.filters import NamedFilterSet, OrderingFilter
 
 from ..models import Droplet, Image, Region, Size
 from ..selectors import droplet_managed_ids
 from ..states import RuntimeState, State
 
 
-class DropletFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class DropletFilter(NamedFilterSet):
     description = django_filters.CharFilter(lookup_expr="icontains")
     uuid = django_filters.UUIDFilter()
     backend_id = django_filters.CharFilter()
@@ -59,9 +57,7 @@ class DropletFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=managed) if value else queryset.exclude(pk__in=managed)
 
 
-class CatalogFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class CatalogFilter(NamedFilterSet):
     service_settings_uuid = django_filters.UUIDFilter(field_name="service_settings__uuid")
 
 

@@ -10,3 +10,10 @@ class OrderingFilter(django_filters.OrderingFilter):
         if not ordering:
             return qs
         return qs.order_by(*ordering, "pk")
+
+
+class NamedFilterSet(django_filters.FilterSet):
+    """Waldur's pair on named objects: `name` matches a part, case-insensitively; `name_exact` the whole."""
+
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name")

@@ -1,13 +1,11 @@
 import django_filters
 
-from waldur_do.api.filters import OrderingFilter
+from waldur_do.api.filters import NamedFilterSet, OrderingFilter
 
 from .models import Customer, Project, ServiceSettings, SshPublicKey
 
 
-class CustomerFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class CustomerFilter(NamedFilterSet):
     abbreviation = django_filters.CharFilter(lookup_expr="icontains")
     native_name = django_filters.CharFilter(lookup_expr="icontains")
     o = OrderingFilter(fields=("name", "abbreviation", "native_name", "created"))
@@ -17,9 +15,7 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ()
 
 
-class ProjectFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class ProjectFilter(NamedFilterSet):
     customer = django_filters.UUIDFilter(field_name="customer__uuid")
     customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
     customer_name = django_filters.CharFilter(field_name="customer__name", lookup_expr="icontains")
@@ -30,9 +26,7 @@ class ProjectFilter(django_filters.FilterSet):
         fields = ()
 
 
-class ServiceSettingsFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class ServiceSettingsFilter(NamedFilterSet):
     type = django_filters.ChoiceFilter(choices=ServiceSettings.Type.choices)
     state = django_filters.ChoiceFilter(choices=ServiceSettings.State.choices)
     customer = django_filters.UUIDFilter(field_name="customer__uuid")
@@ -45,9 +39,7 @@ class ServiceSettingsFilter(django_filters.FilterSet):
         fields = ()
 
 
-class SshPublicKeyFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    name_exact = django_filters.CharFilter(field_name="name")
+class SshPublicKeyFilter(NamedFilterSet):
     fingerprint_md5 = django_filters.CharFilter()
     fingerprint_sha256 = django_filters.CharFilter()
     user_uuid = django_filters.UUIDFilter(field_name="user__uuid")
