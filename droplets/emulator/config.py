@@ -117,7 +117,7 @@ class ServerConfig:
     )
     validate: bool = field(
         default=False,
-        metadata=_about("validate every response against the OpenAPI subset (needs openapi-core)"),
+        metadata=_about("validate every response against DigitalOcean's OpenAPI spec (needs openapi-core)"),
     )
 
 

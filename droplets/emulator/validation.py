@@ -1,4 +1,4 @@
-"""Checks each emulator response against DigitalOcean's OpenAPI subset (``DOEMU_VALIDATE=1``, and in tests).
+"""Checks each emulator response against DigitalOcean's OpenAPI specification (``DOEMU_VALIDATE=1``, and in tests).
 
 openapi-core is a dev dependency, so it is imported only when validation is switched on.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 SPEC_ENV = "DOEMU_SPEC"
 # The spec's only server; paths are compared without the trailing slash python-digitalocean adds.
 SPEC_HOST_URL = "https://api.digitalocean.com"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPEC = REPO_ROOT.parent / "shared" / "reference" / "digitalocean-openapi-subset.yaml"
+# The project's own reduced copy of DigitalOcean's spec (tests/data/NOTICE says where it comes from).
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "tests" / "data" / "digitalocean-openapi.yaml"
 
 
 class ResponseValidationFailed(AssertionError):
@@ -24,7 +24,9 @@ class ResponseValidationFailed(AssertionError):
 def spec_path() -> Path:
     path = Path(os.environ.get(SPEC_ENV) or DEFAULT_SPEC)
     if not path.is_file():
-        raise FileNotFoundError(f"OpenAPI subset not found at {path}; set {SPEC_ENV} to its location")
+        raise FileNotFoundError(
+            f"DigitalOcean OpenAPI spec not found at {path}; set {SPEC_ENV} to its location"
+        )
     return path
 
 

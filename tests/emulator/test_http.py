@@ -455,7 +455,7 @@ class TestControlPlane:
 
 class TestValidation:
     def test_the_spec_is_found(self):
-        assert spec_path().name == "digitalocean-openapi-subset.yaml"
+        assert spec_path().name == "digitalocean-openapi.yaml"
 
     def test_a_response_that_breaks_the_spec_fails_loudly(self):
         core = EmulatorCore(EmulatorConfig(), clock=VirtualClock(source=lambda: 0.0))

@@ -1,4 +1,4 @@
-"""The import rules the layout depends on (STYLE.md), checked on the source so a shortcut can't creep in."""
+"""The import rules the layout depends on, checked on the source so a shortcut can't creep in."""
 
 import ast
 from pathlib import Path
