@@ -1,4 +1,4 @@
-"""Reads of droplets and catalogs, restricted to what a user may see (CONTRACT §8)."""
+"""Reads of droplets and catalogs, restricted to what a user may see (docs/api.md, "Roles and visibility")."""
 
 from django.db.models import QuerySet
 

@@ -127,8 +127,9 @@ def droplet_create(
 def _check_create_consistency(
     *, service_settings, project, region, image, size, ssh_public_key, user_data
 ) -> None:
-    """The checks of CONTRACT §5 that span fields, in the contract's order (first failure wins), after
-    making sure the catalog items are from the chosen settings' catalog (else the messages would mislead)."""
+    """The create checks that span fields (docs/api.md, "Create"), in their documented order (first failure
+    wins), after making sure the catalog items are from the chosen settings' catalog (else the messages
+    would mislead)."""
     for field, item in (("region", region), ("image", image), ("size", size)):
         if item.service_settings_id != service_settings.pk:
             raise InvalidInput(f"This {field} belongs to other service settings.", field=field)
@@ -187,7 +188,7 @@ def droplet_restart(*, droplet: Droplet) -> None:
 
 
 def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
-    """CONTRACT §6: `disk` true grows the disk for good; false changes CPU and RAM only."""
+    """docs/api.md, "Resize": `disk` true grows the disk for good; false changes CPU and RAM only."""
     # First whether the size can be had here at all: comparing with a size from another catalog or region
     # would give a misleading answer ("the same", "smaller").
     if size.service_settings_id != droplet.service_settings_id or (

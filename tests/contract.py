@@ -1,6 +1,6 @@
-"""What CONTRACT.md fixes, written down once for every test that checks it (independently of the code)."""
+"""What docs/api.md promises, written down once for every test that checks it (independently of the code)."""
 
-# CONTRACT §2: the droplet response's 52 fields, in this order.
+# docs/api.md, "The droplet": the droplet response's 52 fields, in this order.
 DROPLET_FIELDS = [
     "url",
     "uuid",

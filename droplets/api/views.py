@@ -49,8 +49,8 @@ class DigitalOceanDropletViewSet(ModelViewSet):
         return selectors.droplet_list(user=user)
 
     def can_create(self, user):
-        # Someone who manages no project at all gets their 403 before the body is read (CONTRACT §1's order);
-        # whether they manage the project the body names is the create service's check.
+        # Someone who manages no project at all gets their 403 before the body is read (the order of checks
+        # in docs/api.md); whether they manage the project the body names is the create service's check.
         return structure_selectors.managed_project_list(user=user).exists()
 
     def can_manage(self, user, droplet):

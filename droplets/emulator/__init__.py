@@ -1,4 +1,4 @@
-"""A stateful emulator of the DigitalOcean v2 API, for tests and offline demos (see ../shared/EMULATOR.md).
+"""A stateful emulator of the DigitalOcean v2 API, for tests and offline demos (docs/emulator.md).
 
 It imports no Django: run it with ``python -m droplets.emulator`` or embed ``EmulatorApp`` (WSGI).
 """

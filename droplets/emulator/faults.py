@@ -1,4 +1,4 @@
-"""Fault-injection rules (EMULATOR.md section 8): what to break, when, and how.
+"""Fault-injection rules (docs/emulator.md, "Faults"): what to break, when, and how.
 
 A rule is ``{"match": {...}, "when": {...}, "effect": ...}``. HTTP effects act on a request (a canned reply,
 latency, a dropped or truncated connection); action effects change how an action (or a delete) plays out.

@@ -1,4 +1,5 @@
-"""Checks each emulator response against DigitalOcean's OpenAPI specification (``DOEMU_VALIDATE=1``, and in tests).
+"""Checks each emulator response against DigitalOcean's OpenAPI specification (``DOEMU_VALIDATE=1``, and in
+tests).
 
 openapi-core is a dev dependency, so it is imported only when validation is switched on.
 """

@@ -1,4 +1,5 @@
-"""CONTRACT §1: the conventions every endpoint keeps, checked once on the foundation's endpoints."""
+"""docs/api.md, "Conventions": the conventions every endpoint keeps, checked once on the foundation's
+endpoints."""
 
 import re
 import uuid

@@ -14,8 +14,8 @@ def test_schema_and_swagger_ui_are_served_offline_without_login(db, client):
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
 
 
-# What the server answers for each droplet operation (CONTRACT §1 and §3), every one of which the schema
-# must document.
+# What the server answers for each droplet operation (docs/api.md, "Conventions" and "Operations"), every
+# one of which the schema must document.
 DROPLET_STATUSES = {
     "list": {"200", "400", "401", "404"},
     "count": {"200", "400", "401", "404"},

@@ -1,4 +1,5 @@
-"""CONTRACT §8: the role-by-endpoint matrices, for reading (who sees what) and writing (who may change it).
+"""docs/api.md, "Roles and visibility": the role-by-endpoint matrices, for reading (who sees what) and
+writing (who may change it).
 
 Each matrix is a table: one row per object or operation, one column per role of `World`. Reading, an object
 a role does not see is absent from the list and a 404 on retrieve. Writing, the expected status follows the

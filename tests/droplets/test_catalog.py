@@ -1,4 +1,5 @@
-"""CONTRACT §8: the read-only catalogs /api/digitalocean-regions|images|sizes/, one per service settings."""
+"""docs/api.md, "Other endpoints": the read-only catalogs /api/digitalocean-regions|images|sizes/, one per
+service settings."""
 
 import re
 import uuid

@@ -1,4 +1,5 @@
-"""CONTRACT §5: what a create checks, in which order, with which message; a refused create leaves nothing."""
+"""docs/api.md, "Create": what a create checks, in which order, with which message; a refused create leaves
+nothing."""
 
 import pytest
 

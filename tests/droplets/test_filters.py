@@ -1,4 +1,5 @@
-"""CONTRACT §1 and §4 on the droplet list: filters, ordering, `field`, pagination and HEAD."""
+"""docs/api.md, "Conventions" and "Filters", on the droplet list: filters, ordering, `field`, pagination and
+HEAD."""
 
 import re
 import uuid

@@ -1,4 +1,5 @@
-"""CONTRACT §3: every droplet operation's answer, every 409 guard, and the order of checks of §1."""
+"""docs/api.md, "Operations": every droplet operation's answer, every 409 guard, and the order of checks
+("Conventions")."""
 
 import uuid
 

@@ -1,4 +1,5 @@
-"""The role-by-operation matrix (CONTRACT §8): what each role gets from each droplet operation.
+"""The role-by-operation matrix (docs/api.md, "Roles and visibility"): what each role gets from each droplet
+operation.
 
 A user sees a droplet when they hold any role on its customer or project (otherwise 404); they may change
 it when they are staff, the customer's owner, or the project's admin or manager (otherwise 403); unlink,

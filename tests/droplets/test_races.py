@@ -1,4 +1,5 @@
-"""CONTRACT §3: of two requests racing for one droplet, exactly one is accepted and the other gets 409.
+"""docs/api.md, "Operations": of two requests racing for one droplet, exactly one is accepted and the other
+gets 409.
 
 The services' transitions are compare-and-set updates, so the loser is the one whose update finds the row
 no longer in a source state, even when both loaded the droplet while it still was.

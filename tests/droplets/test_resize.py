@@ -1,4 +1,4 @@
-"""CONTRACT §6: which resizes are refused and with which message; an accepted one only schedules."""
+"""docs/api.md, "Resize": which resizes are refused and with which message; an accepted one only schedules."""
 
 import uuid
 

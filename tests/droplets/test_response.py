@@ -1,4 +1,4 @@
-"""CONTRACT §2: the droplet response, its 52 fields in order and what each one holds."""
+"""docs/api.md, "The droplet": the droplet response, its 52 fields in order and what each one holds."""
 
 import re
 from datetime import UTC, datetime

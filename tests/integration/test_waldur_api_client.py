@@ -66,7 +66,7 @@ pytestmark = [pytest.mark.integration]
 
 UUID_FIELDS = ("uuid", "service_settings_uuid", "project_uuid", "customer_uuid")
 DATE_FIELDS = ("created", "modified", "start_time")
-# Catalog fields the 8.1.3 models don't declare (CONTRACT §8's one catalog per settings, and the size's
+# Catalog fields the 8.1.3 models don't declare (one catalog per service settings, docs/api.md, and the size's
 # price): the client keeps them in `additional_properties`.
 CATALOG_EXTRAS = {"service_settings", "service_settings_uuid", "price"}
 
@@ -261,7 +261,8 @@ def test_every_droplet_operation_parses(demo, client):
         ),
     )
     status = check_detail(response, 202, Status, "resize was scheduled")
-    assert status.additional_properties == {"disk": False}  # CONTRACT §3: the older documented body
+    # The older documented body (docs/api.md, "Operations").
+    assert status.additional_properties == {"disk": False}
     a = wait_settled(client, a_uuid, runtime_state="offline")
     assert (a.cores, a.ram) == (2, 2048)
     check_detail(

@@ -1,5 +1,6 @@
-"""CONTRACT §7, what the workers do: each operation begun and polled to its end through python-digitalocean
-against the emulator over HTTP, including DigitalOcean's ways of going wrong (EMULATOR.md §8)."""
+"""What the workers do (docs/operations.md): each operation begun and polled to its end through
+python-digitalocean against the emulator over HTTP, including DigitalOcean's ways of going wrong
+(docs/emulator.md, "Faults")."""
 
 import time
 from datetime import timedelta

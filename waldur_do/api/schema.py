@@ -98,8 +98,9 @@ ERROR_DESCRIPTIONS = {
 
 
 def add_error_responses(result, generator, request, public):
-    """Documents the errors every endpoint can answer (CONTRACT §1), which drf-spectacular leaves out:
-    401 wherever credentials are needed, 404 on objects and list pages, 400 and 403 on writes and filters."""
+    """Documents the errors every endpoint can answer (docs/api.md, "Conventions"), which drf-spectacular
+    leaves out: 401 wherever credentials are needed, 404 on objects and list pages, 400 and 403 on writes
+    and filters."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     for path, path_item in result.get("paths", {}).items():
         for method, operation in path_item.items():

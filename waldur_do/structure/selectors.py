@@ -1,4 +1,4 @@
-"""Who sees and who manages what (CONTRACT §8).
+"""Who sees and who manages what (docs/api.md, "Roles and visibility").
 
 A user sees a customer or project when they hold any role on the customer or on the project; they manage
 when they are staff, the customer's owner or (for a project) its admin or manager. Every check is a
@@ -68,7 +68,8 @@ def ssh_key_list(*, user) -> QuerySet[SshPublicKey]:
 
 
 def ssh_key_usable_list(*, user) -> QuerySet[SshPublicKey]:
-    """Keys the user may put on a droplet: their own and the shared ones, staff included (CONTRACT §5)."""
+    """Keys the user may put on a droplet: their own and the shared ones, staff included (docs/api.md,
+    "Create")."""
     return SshPublicKey.objects.select_related("user").filter(Q(user=user) | Q(is_shared=True))
 
 
