@@ -132,7 +132,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. The embedded default uses kombu's filesystem transport: a broker that needs no server, yet still
 # delivers tasks between separate web, worker and beat processes (tasks are really asynchronous, not eager).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# kombu warns of a missing hostname on every connection unless the URL names one (the transport ignores it).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {

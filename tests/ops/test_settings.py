@@ -45,3 +45,27 @@ def test_the_embedded_default_needs_no_environment():
     result = load_settings("settings.dev")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
+
+
+def test_the_embedded_broker_connects_without_a_warning(tmp_path):
+    """kombu warns "No hostname was supplied" on every connection to a URL without a host: noise in every
+    process's log on a laptop, about nothing that is wrong."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+    code = (
+        "import logging; logging.basicConfig(level=logging.INFO)\n"
+        "from tasks import celery_app\n"
+        "with celery_app.connection_for_write() as broker:\n"
+        "    broker.ensure_connection(max_retries=1); broker.info()\n"
+        "print(celery_app.conf.broker_url)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "settings.dev", "CELERY_BROKER_FOLDER": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("filesystem://")
+    assert "No hostname" not in result.stderr
