@@ -3,13 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# `make run PORT=8123 EMULATOR_PORT=8124` when the default ports are taken.
+PORT ?= 8000
+EMULATOR_PORT ?= 8808
 
-.PHONY: run test lint install migrate bench clean
+.PHONY: run token test lint install migrate bench clean
 
+# honcho hands every process a PORT of its own, so the ports travel to the Procfile as API_PORT and
+# EMULATOR_PORT, which it leaves alone.
 run: migrate
+	@$(BIN)/python manage.py check_ports $(PORT) $(EMULATOR_PORT)
 	$(BIN)/python manage.py setup_periodic_tasks
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho start -f Procfile
+	$(BIN)/python manage.py seed_demo --emulator-url http://127.0.0.1:$(EMULATOR_PORT)/v2/
+	API_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/honcho start -f Procfile
+
+# The URL, the admin login and the API token of the demo, again.
+token: migrate
+	@$(BIN)/python manage.py demo_info --port $(PORT)
 
 test: install lint
 	DJANGO_SETTINGS_MODULE=settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
@@ -23,14 +33,16 @@ install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	@echo "== Creating $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "== Installing the project and its tested dependencies (about a minute the first time)"
+	$(BIN)/pip install --progress-bar off -c constraints.txt -e ".[dev]"
 	touch $@
 
 migrate: install
-	mkdir -p var
-	$(BIN)/python manage.py migrate --noinput
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v 0
 
 bench: install
 	$(BIN)/python -m benchmarks.emulator_list

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
 from waldur_do.structure.models import Customer, CustomerRole, Project, ServiceSettings, User
-from waldur_do.structure.services import service_settings_create
+from waldur_do.structure.services import service_settings_create, service_settings_update
 
 DEMO_USERNAME = "admin"
 DEMO_SETTINGS_NAME = "DigitalOcean emulator"
@@ -33,16 +33,15 @@ class Command(BaseCommand):
         )
         CustomerRole.objects.get_or_create(user=user, customer=customer, role=CustomerRole.Role.OWNER)
         Project.objects.get_or_create(name="Demo Project", customer=customer)
-        if not ServiceSettings.objects.filter(name=DEMO_SETTINGS_NAME).exists():
-            # Through the service, so the token is checked and the catalog pulled once a worker runs.
+        # Through the services, so the token is checked and the catalog pulled once a worker runs.
+        demo_settings = ServiceSettings.objects.filter(name=DEMO_SETTINGS_NAME).first()
+        if demo_settings is None:
             service_settings_create(
                 name=DEMO_SETTINGS_NAME, customer=customer, backend_url=emulator_url, token="demo-token"
             )
+        elif demo_settings.backend_url != emulator_url:
+            # `make run EMULATOR_PORT=…` moved the emulator: follow it.
+            service_settings_update(service_settings=demo_settings, backend_url=emulator_url)
         self.stdout.write(
-            f"API:    http://127.0.0.1:8000/api/\n"
-            f"Docs:   http://127.0.0.1:8000/api/docs/\n"
-            f"Admin:  http://127.0.0.1:8000/admin/  (login {DEMO_USERNAME} / {DEMO_PASSWORD})\n"
-            f"Token:  {token.key}\n"
-            f"Try:    export TOKEN={token.key}\n"
-            f'        http :8000/api/projects/ "Authorization: Token $TOKEN"\n'
+            f"Demo data ready: user {DEMO_USERNAME}, token {token.key[:4]}…, emulator {emulator_url}"
         )
