@@ -1,4 +1,9 @@
-"""Liveness and readiness probes for load balancers and orchestrators."""
+"""Liveness and readiness probes for load balancers and orchestrators.
+
+They are answered by a middleware that runs before any other, so that a probe sent to the container's own
+address (`http://127.0.0.1:8000/ready/`) is answered whatever DJANGO_ALLOWED_HOSTS says, without an HTTPS
+redirect, a session or a database transaction around it. They reveal nothing but "ok" or the kind of failure.
+"""
 
 from django.db import connection
 from django.http import JsonResponse
@@ -39,3 +44,17 @@ def _broker_error() -> str | None:
 
 
 READINESS_CHECKS = {"database": _database_error, "broker": _broker_error}
+
+
+PROBES = {"/health/": health, "/ready/": ready}
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)

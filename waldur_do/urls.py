@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from droplets.api import views as droplet_views
 from waldur_do.api.routers import Router
-from waldur_do.health import health, ready
 from waldur_do.structure import views as structure_views
 
 router = Router()
@@ -22,11 +22,9 @@ router.register("digitalocean-images", droplet_views.DigitalOceanImageViewSet, b
 router.register("digitalocean-sizes", droplet_views.DigitalOceanSizeViewSet, basename="digitalocean-size")
 
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
-    path("health/", health, name="health"),
-    path("ready/", ready, name="ready"),
 ]
