@@ -52,7 +52,7 @@ def test_demo_info_prints_the_urls_login_and_token_in_one_block(db):
     assert "  API:    http://127.0.0.1:8123/api/" in block
     assert "  Admin:  http://127.0.0.1:8123/admin/   (login admin / admin)" in block
     assert f"  Token:  {token}" in block
-    assert f'    .venv/bin/http :8123/api/projects/ "Authorization: Token $TOKEN"' in block
+    assert '    .venv/bin/http :8123/api/projects/ "Authorization: Token $TOKEN"' in block
 
 
 def test_demo_info_before_any_demo_says_what_to_run(db):
