@@ -6,17 +6,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=settings.production
 
 WORKDIR /app
-COPY pyproject.toml constraints.txt README.md ./
-COPY manage.py ./
+
+# The dependencies first, from the tested set, so that a change to the code alone reuses this layer.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install --no-cache-dir -c constraints.txt -r /tmp/requirements.txt
+
+COPY README.md manage.py ./
 COPY settings ./settings
 COPY waldur_do ./waldur_do
 COPY droplets ./droplets
 COPY tasks ./tasks
-RUN pip install --no-cache-dir -c constraints.txt . \
+RUN pip install --no-cache-dir --no-deps . \
     && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 1000 app && mkdir -p /app/var && chown app /app/var
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "waldur_do.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# settings/gunicorn.py: bind, WEB_CONCURRENCY workers, and an access log that never shows a query string.
+CMD ["gunicorn", "waldur_do.wsgi", "--config", "settings/gunicorn.py"]

@@ -20,7 +20,14 @@ MIDDLEWARE = [
     *MIDDLEWARE[_after_security:],
 ]
 
+# HTTPS. Behind a proxy that terminates TLS and sets X-Forwarded-Proto, every switch here can stay on; for
+# a plain-HTTP trial (the compose demo on localhost) .env.example turns them off.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Asking browsers to hard-code HTTPS for the domain is a commitment that outlives this deployment: opt in.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
