@@ -42,6 +42,11 @@ CONFLICT = OpenApiResponse(DETAIL, description="The droplet's state forbids the 
     destroy=extend_schema(responses={204: None, 409: CONFLICT}),
 )
 class DigitalOceanDropletViewSet(ModelViewSet):
+    """Droplets. Anyone with a role in the droplet's project or customer sees it; staff, the customer's owners
+    and the project's admins and managers create and change it. Changes are carried out on DigitalOcean in
+    the background: an accepted request moves `state` at once, and the droplet returns to `OK` (or `ERRED`,
+    with `error_message`) when DigitalOcean has finished. A name change is applied on DigitalOcean too."""
+
     serializer_class = DigitalOceanDropletSerializer
     filterset_class = filters.DropletFilter
 
@@ -79,16 +84,20 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @extend_schema(request=None, responses={202: _status_body("StartStatus"), 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def start(self, request, uuid=None):
+        """Power the droplet on. Needs state `OK` and runtime state `offline`."""
         return self._schedule(states.START, services.droplet_start)
 
     @extend_schema(request=None, responses={202: _status_body("StopStatus"), 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def stop(self, request, uuid=None):
+        """Shut the droplet down, gracefully first, then by power-off if the guest does not stop in time.
+        Needs state `OK` and runtime state `online`."""
         return self._schedule(states.STOP, services.droplet_stop)
 
     @extend_schema(request=None, responses={202: _status_body("RestartStatus"), 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def restart(self, request, uuid=None):
+        """Reboot the droplet. Needs state `OK` and runtime state `online`."""
         return self._schedule(states.RESTART, services.droplet_restart)
 
     @extend_schema(
@@ -102,6 +111,9 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def resize(self, request, uuid=None):
+        """Give the droplet another size. With `disk: true` the disk grows too, for good; with `disk: false`
+        only CPU and RAM change, and the resize can be undone. Needs state `OK` and runtime state `offline`;
+        `cores`, `ram` and `disk` change once DigitalOcean has finished."""
         droplet = self.get_object()
         services.droplet_check_allowed(droplet=droplet, operation=states.RESIZE)
         resize = DigitalOceanDropletResizeSerializer(data=request.data, context=self.get_serializer_context())
@@ -113,6 +125,8 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @extend_schema(request=None, responses={202: DETAIL, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def pull(self, request, uuid=None):
+        """Refresh the droplet from DigitalOcean; an `ERRED` droplet that DigitalOcean shows healthy becomes
+        `OK` again. Needs state `OK` or `ERRED` and a `backend_id`."""
         services.droplet_pull(droplet=self.get_object())
         return Response(
             {"detail": "Pull operation was successfully scheduled."}, status=status.HTTP_202_ACCEPTED
@@ -121,12 +135,14 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def unlink(self, request, uuid=None):
+        """Forget the droplet without touching it on DigitalOcean. Staff only."""
         services.droplet_unlink(droplet=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=SetErredSerializer, responses={200: DETAIL})
     @action(detail=True, methods=["post"])
     def set_erred(self, request, uuid=None):
+        """Mark the droplet `ERRED` with the given message, for manual recovery. Staff only."""
         droplet = self.get_object()
         body = SetErredSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -140,11 +156,14 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @extend_schema(request=None, responses={200: DETAIL})
     @action(detail=True, methods=["post"])
     def set_ok(self, request, uuid=None):
+        """Mark the droplet `OK`, for manual recovery. Staff only."""
         services.droplet_set_ok(droplet=self.get_object())
         return Response({"detail": "Resource has been marked as OK."})
 
 
 class DigitalOceanRegionViewSet(ReadOnlyModelViewSet):
+    """Regions of each service settings' catalog, seen by whoever may use those settings."""
+
     serializer_class = DigitalOceanRegionSerializer
     filterset_class = filters.RegionFilter
 
@@ -153,6 +172,8 @@ class DigitalOceanRegionViewSet(ReadOnlyModelViewSet):
 
 
 class DigitalOceanImageViewSet(ReadOnlyModelViewSet):
+    """Images of each service settings' catalog, seen by whoever may use those settings."""
+
     serializer_class = DigitalOceanImageSerializer
     filterset_class = filters.ImageFilter
 
@@ -161,6 +182,8 @@ class DigitalOceanImageViewSet(ReadOnlyModelViewSet):
 
 
 class DigitalOceanSizeViewSet(ReadOnlyModelViewSet):
+    """Sizes of each service settings' catalog, seen by whoever may use those settings."""
+
     serializer_class = DigitalOceanSizeSerializer
     filterset_class = filters.SizeFilter
 

@@ -1,3 +1,5 @@
+import re
+
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
@@ -45,3 +47,18 @@ def test_the_schema_documents_every_status_a_droplet_operation_answers():
     for name, statuses in DROPLET_STATUSES.items():
         operation_id = f"digitalocean_droplets_{name}"
         assert statuses <= documented[operation_id], (operation_id, statuses - documented[operation_id])
+
+
+def test_every_operation_is_described_for_users_not_for_us():
+    """The published descriptions say who may call an operation and what it does, nothing of our code."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    internal = re.compile(r"can_manage|docstring|queryset|serializer|selector|drf-spectacular|Waldur's shape")
+    described = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            text = operation.get("description", "")
+            assert not internal.search(text), (method, path, text)
+            described.append(bool(text))
+    for name, component in schema["components"]["schemas"].items():
+        assert not internal.search(component.get("description", "")), name
+    assert all(described)

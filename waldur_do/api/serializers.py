@@ -3,9 +3,8 @@
 from rest_framework import permissions, serializers
 
 
+# `?field=a&field=b` keeps only those keys; unknown names are ignored, and none valid means all.
 class RestrictedFieldsMixin:
-    """`?field=a&field=b` keeps only those keys; unknown names are ignored, and none valid means all."""
-
     def get_fields(self):
         fields = super().get_fields()
         request = self.context.get("request")
@@ -24,7 +23,7 @@ class RestrictedFieldsMixin:
         return parent is None or (isinstance(parent, serializers.ListSerializer) and parent.parent is None)
 
 
+# Waldur's shape: `url` and `uuid` first, uuids as 32 hex digits. (A comment, not a docstring: drf-spectacular
+# would publish a docstring as the description of every object in the schema.)
 class HyperlinkedSerializer(RestrictedFieldsMixin, serializers.HyperlinkedModelSerializer):
-    """Waldur's shape: `url` and `uuid` first, uuids as 32 hex digits."""
-
     uuid = serializers.UUIDField(format="hex", read_only=True)

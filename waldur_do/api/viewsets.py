@@ -7,9 +7,10 @@ from .fields import parse_uuid
 from .permissions import CanManageOrReadOnly
 
 
+# Class docstrings of the concrete viewsets are the operations' descriptions in the published schema, so the
+# bases explain themselves in comments. The permission default: authenticated, and `can_manage(user, obj)`
+# for every write.
 class UuidLookupMixin:
-    """Also the permission default: authenticated, and `can_manage(user, obj)` for every write."""
-
     permission_classes = (permissions.IsAuthenticated, CanManageOrReadOnly)
     lookup_field = "uuid"
     lookup_value_regex = "[^/]+"

@@ -13,6 +13,9 @@ from .serializers import (
 
 
 class CustomerViewSet(ModelViewSet):
+    """Organisations. Anyone with a role in a customer or its projects sees it; staff create and delete
+    customers, and staff and the customer's owners change them."""
+
     serializer_class = CustomerSerializer
     filterset_class = filters.CustomerFilter
 
@@ -29,6 +32,10 @@ class CustomerViewSet(ModelViewSet):
 
 
 class ProjectViewSet(ModelViewSet):
+    """Projects of a customer, which hold its droplets. Anyone with a role in the project or its customer sees
+    it; staff and the customer's owners create, change and delete projects. A project cannot move to another
+    customer."""
+
     serializer_class = ProjectSerializer
     filterset_class = filters.ProjectFilter
 
@@ -55,6 +62,11 @@ class ProjectViewSet(ModelViewSet):
 
 
 class ServiceSettingsViewSet(ModelViewSet):
+    """DigitalOcean accounts: a write-only API token and, for staff, another endpoint. A customer's settings
+    are seen by those with a role in it, shared ones by everyone; staff and the customer's owners manage
+    them. A new or changed token is checked, and the catalog pulled, in the background: `state` is
+    `CREATING` until then, `OK` or `ERRED` (with `error_message`) after."""
+
     serializer_class = ServiceSettingsSerializer
     filterset_class = filters.ServiceSettingsFilter
 
@@ -98,7 +110,8 @@ class SshPublicKeyViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Keys are immutable: a changed key is a new key."""
+    """SSH public keys for new droplets. Users see and delete their own keys and the shared ones (staff see
+    all). A key cannot be edited: upload the changed key as a new one."""
 
     serializer_class = SshPublicKeySerializer
     filterset_class = filters.SshPublicKeyFilter
