@@ -9,7 +9,7 @@ AUTHENTICATION_HINT = (
 
 
 class ApiRootView(routers.APIRootView):
-    """The API's front page answers anyone: where the endpoints are, and how to authenticate to use them."""
+    """The endpoints of this API, and how to authenticate to use them."""
 
     permission_classes = [AllowAny]
 
