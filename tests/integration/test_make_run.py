@@ -55,6 +55,26 @@ def read_until(lines: queue.Queue, pattern: str, seen: list[str], timeout: float
     raise AssertionError(f"no line matched {pattern!r}; the output was:\n{''.join(seen)}")
 
 
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop_like_ctrl_c(process, timeout: float = 30) -> None:
+    """SIGINT to the whole process group, as a terminal sends it; whatever outlives the timeout is killed."""
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if group_alive(process.pid):
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("a process of `make run` outlived Ctrl-C by 30 s")
+
+
 def test_make_run_on_other_ports_serves_the_api_the_worker_and_the_emulator(tmp_path):
     port, emulator_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
@@ -95,9 +115,5 @@ def test_make_run_on_other_ports_serves_the_api_the_worker_and_the_emulator(tmp_
             regions = api.get(f"http://127.0.0.1:{port}/api/digitalocean-regions/", timeout=10)
             assert int(regions.headers["X-Result-Count"]) > 0
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop_like_ctrl_c(process)
     assert "That port is already in use" not in "".join(seen)
