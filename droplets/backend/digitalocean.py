@@ -3,16 +3,24 @@
 Every library object gets the token, the endpoint and the timeout of *its* service settings explicitly (the
 library would otherwise read them from the process environment), so one worker serves many accounts and the
 emulator side by side. Every library exception leaves this module as one of `backend.errors`.
+
+python-digitalocean keeps only the `message` of an error answer and drops its status code, its `id` and its
+headers, and DigitalOcean words the same error several ways. So each library object we make records the
+HTTP answers it receives, and a failure is classified from the last one: its status, DigitalOcean's error
+`id`, and `Retry-After` / `ratelimit-reset` for when to try again — never from the English wording.
+Only the library's own work runs inside that translation: a bug of ours surfaces as itself.
 """
 
 import contextlib
+import email.utils
 import logging
+import time
 from datetime import datetime
 
 import digitalocean
 import requests
-from digitalocean.baseapi import DataReadError, JSONReadError, TokenError
-from digitalocean.baseapi import NotFoundError as LibraryNotFoundError
+import urllib3
+from digitalocean.baseapi import TokenError
 
 from . import errors
 from .base import (
@@ -29,12 +37,33 @@ logger = logging.getLogger(__name__)
 
 MIB_PER_GIB = 1024
 MIB_PER_TIB = 1024 * 1024
+# A Retry-After or ratelimit-reset further away than this is not believed (DigitalOcean's longest window).
+LONGEST_RATE_LIMIT_WAIT = 3600.0
+# Statuses that say nothing about the request itself: the same call may succeed later.
+RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
 
-# python-digitalocean drops the status code of an error answer and keeps only DigitalOcean's message, so
-# the kind of error is told from the message DigitalOcean sends for it.
-UNAUTHORIZED_MESSAGES = ("Unable to authenticate you", "You are not authorized to perform this operation")
-RATE_LIMITED_MESSAGE = "API Rate limit exceeded"
-SERVER_ERROR_HINTS = ("server error", "server-side error", "internal error", "service unavailable")
+
+class _Exchange:
+    """The HTTP answers of one call: every library object made through it records what it receives."""
+
+    def __init__(self, options: dict):
+        self._options = options
+        self.response: requests.Response | None = None
+        self.method = "GET"
+
+    def make(self, library_class, **fields):
+        obj = library_class(**self._options, **fields)
+        # The library's one request method, shadowed on this object only, so its answers are seen.
+        perform = obj._BaseAPI__perform_request
+
+        def recording(url, type="GET", params=None):
+            self.method, self.response = type, None
+            self.response = perform(url, type, params)
+            return self.response
+
+        obj._BaseAPI__perform_request = recording
+        return obj
 
 
 class DigitalOceanBackend:
@@ -47,15 +76,12 @@ class DigitalOceanBackend:
     # Account and catalog
 
     def check_account(self) -> None:
-        with self._translated_errors():
-            digitalocean.Account(**self._options()).load()
-
-    # Each answer is read inside `_translated_errors` too: an item without the keys it must have is an
-    # unreadable answer (TransientError), never a KeyError escaping into a worker.
+        with self._call() as call:
+            call.make(digitalocean.Account).load()
 
     def list_regions(self) -> list[BackendRegion]:
         regions = self._get_all("regions/", "regions")
-        with self._translated_errors():
+        with _reading():
             return [
                 BackendRegion(slug=r["slug"], name=r["name"], available=bool(r.get("available", True)))
                 for r in regions
@@ -63,7 +89,7 @@ class DigitalOceanBackend:
 
     def list_sizes(self) -> list[BackendSize]:
         sizes = self._get_all("sizes/", "sizes")
-        with self._translated_errors():
+        with _reading():
             return [
                 BackendSize(
                     slug=s["slug"],
@@ -80,7 +106,7 @@ class DigitalOceanBackend:
 
     def list_images(self) -> list[BackendImage]:
         images = self._get_all("images/", "images")
-        with self._translated_errors():
+        with _reading():
             return [
                 BackendImage(
                     id=str(i["slug"] or i["id"]),
@@ -110,38 +136,41 @@ class DigitalOceanBackend:
     ) -> CreatedDroplet:
         """Creates the droplet, tagged with `tag` so that a retried create finds it instead of a twin.
         The SSH key is added to the account first unless it is there already."""
-        with self._translated_errors():
-            ssh_keys = [self._ensure_ssh_key(ssh_key)] if ssh_key else []
-            droplet = digitalocean.Droplet(
-                **self._options(),
+        ssh_keys = [self._ensure_ssh_key(ssh_key)] if ssh_key else []
+        with self._call() as call:
+            droplet = call.make(
+                digitalocean.Droplet,
                 name=name,
                 region=region,
                 size_slug=size,
-                image=int(image) if image.isdigit() else image,
+                image=int(image) if image.isdecimal() else image,
                 ssh_keys=ssh_keys,
                 user_data=user_data or None,
                 tags=[tag],
             )
             droplet.create()
+        with _reading():
             return CreatedDroplet(droplet_id=str(droplet.id), action_id=str(droplet.action_ids[0]))
 
     def find_droplet_by_tag(self, tag: str) -> BackendDroplet | None:
         droplets = self._get_all("droplets/", "droplets", params={"tag_name": tag})
-        with self._translated_errors():
+        with _reading():
             return _droplet(droplets[0]) if droplets else None
 
     def get_droplet(self, droplet_id: str) -> BackendDroplet:
-        with self._translated_errors():
-            return _droplet(self._manager().get_data(f"droplets/{droplet_id}")["droplet"])
+        with self._droplet_gone_if_not_found(), self._call() as call:
+            data = call.make(digitalocean.Manager).get_data(f"droplets/{droplet_id}")
+        with _reading():
+            return _droplet(data["droplet"])
 
     def list_droplets(self) -> list[BackendDroplet]:
         droplets = self._get_all("droplets/", "droplets")
-        with self._translated_errors():
+        with _reading():
             return [_droplet(d) for d in droplets]
 
     def destroy_droplet(self, droplet_id: str) -> None:
-        with self._translated_errors():
-            digitalocean.Droplet(**self._options(), id=droplet_id).destroy()
+        with self._droplet_gone_if_not_found(), self._call() as call:
+            call.make(digitalocean.Droplet, id=droplet_id).destroy()
 
     def power_on(self, droplet_id: str) -> str:
         return self._droplet_action(droplet_id, lambda d: d.power_on())
@@ -162,15 +191,19 @@ class DigitalOceanBackend:
         return self._droplet_action(droplet_id, lambda d: d.rename(name))
 
     def get_action(self, droplet_id: str, action_id: str) -> BackendAction:
-        with self._translated_errors():
-            action = digitalocean.Action(**self._options(), id=action_id, droplet_id=droplet_id)
+        with self._droplet_gone_if_not_found(), self._call() as call:
+            action = call.make(digitalocean.Action, id=action_id, droplet_id=droplet_id)
             action.load()
+        with _reading():
             return BackendAction(id=str(action.id), type=action.type, status=action.status)
 
     def find_pending_action(self, droplet_id: str, action_type: str) -> BackendAction | None:
         """The droplet's in-progress action of this type, if any (among its latest, newest first)."""
-        with self._translated_errors():
-            answer = self._manager().get_data(f"droplets/{droplet_id}/actions/", params={"page": 1})
+        with self._droplet_gone_if_not_found(), self._call() as call:
+            answer = call.make(digitalocean.Manager).get_data(
+                f"droplets/{droplet_id}/actions/", params={"page": 1}
+            )
+        with _reading():
             for action in answer["actions"]:
                 if action["type"] == action_type and action["status"] == "in-progress":
                     return BackendAction(id=str(action["id"]), type=action["type"], status=action["status"])
@@ -182,30 +215,34 @@ class DigitalOceanBackend:
         timeout = self._timeout
         return {"token": self._token, "end_point": self._api_url, "get_timeout": lambda: timeout}
 
-    def _manager(self) -> digitalocean.Manager:
-        return digitalocean.Manager(**self._options())
-
     def _droplet_action(self, droplet_id: str, perform) -> str:
-        with self._translated_errors():
-            answer = perform(digitalocean.Droplet(**self._options(), id=droplet_id))
+        with self._droplet_gone_if_not_found(), self._call() as call:
+            answer = perform(call.make(digitalocean.Droplet, id=droplet_id))
+        with _reading():
             return str(answer["action"]["id"])
 
     def _ensure_ssh_key(self, spec: SshKeySpec) -> int:
-        key = digitalocean.SSHKey(**self._options(), fingerprint=spec.fingerprint)
         try:
-            key.load()
-        except LibraryNotFoundError:
-            key = digitalocean.SSHKey(**self._options(), name=spec.name, public_key=spec.public_key)
-            key.create()
-        return int(key.id)
+            with self._call() as call:
+                key = call.make(digitalocean.SSHKey, fingerprint=spec.fingerprint)
+                key.load()
+        except errors.NotFoundError:
+            with self._call() as call:
+                key = call.make(digitalocean.SSHKey, name=spec.name, public_key=spec.public_key)
+                key.create()
+        with _reading():
+            return int(key.id)
 
     def _get_all(self, path: str, key: str, params: dict | None = None) -> list[dict]:
         """Every page of a listing. The library stops quietly when a later page fails, so the count is
         checked against `meta.total`: a short list must never be read as "these droplets are gone"."""
-        with self._translated_errors():
-            data = self._manager().get_data(path, params=dict(params or {}))
+        with self._call() as call:
+            data = call.make(digitalocean.Manager).get_data(path, params=dict(params or {}))
+        with _reading():
             items = data.get(key, [])
             total = data.get("meta", {}).get("total", len(items))
+            if not all(isinstance(item, dict) for item in items):
+                raise TypeError(f"{key} holds something other than objects")
         if len(items) < total:
             raise errors.TransientError(
                 f"DigitalOcean returned {len(items)} of {total} {key}; the listing was cut short."
@@ -213,37 +250,122 @@ class DigitalOceanBackend:
         return items
 
     @contextlib.contextmanager
-    def _translated_errors(self):
+    def _call(self):
+        """Runs python-digitalocean calls; whatever they raise leaves as one of `backend.errors`, told from
+        the HTTP answer they received, or from the connection when none came."""
+        exchange = _Exchange(self._options())
         try:
-            yield
-        except LibraryNotFoundError:
-            raise errors.NotFoundError("The droplet no longer exists on DigitalOcean.") from None
-        except DataReadError as error:
-            raise self._classify(str(error)) from None
+            yield exchange
         except TokenError:
             raise errors.UnauthorizedError("The service settings have no DigitalOcean token.") from None
-        except requests.Timeout:
-            raise errors.TransientError(f"DigitalOcean did not answer within {self._timeout:g} s.") from None
-        except requests.RequestException:
-            raise errors.TransientError("DigitalOcean could not be reached.") from None
-        except JSONReadError:
-            raise errors.TransientError("DigitalOcean answered with a page that is not JSON.") from None
-        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
-            # A body without the fields the library expects (an error body without `message`, say).
-            logger.warning("Unreadable answer from DigitalOcean: %s", type(error).__name__)
-            raise errors.TransientError("DigitalOcean answered with a body that could not be read.") from None
+        except requests.Timeout as error:
+            raise errors.TransientError(
+                f"DigitalOcean did not answer within {self._timeout:g} s.",
+                may_have_landed=_may_have_landed(exchange, error),
+            ) from None
+        except requests.RequestException as error:
+            raise errors.TransientError(
+                "DigitalOcean could not be reached.", may_have_landed=_may_have_landed(exchange, error)
+            ) from None
+        except Exception:
+            # The library failed on an answer (an error status, a body it could not read): that answer says
+            # what went wrong. With no answer at all, the failure is not DigitalOcean's: let it surface.
+            if exchange.response is None:
+                raise
+            raise self._error_from(exchange.response) from None
 
-    def _classify(self, message: str) -> errors.BackendError:
-        if any(hint in message for hint in UNAUTHORIZED_MESSAGES):
-            return errors.UnauthorizedError(f"DigitalOcean refused the token: {message}")
-        if RATE_LIMITED_MESSAGE in message:
+    def _error_from(self, response: requests.Response) -> errors.BackendError:
+        status = response.status_code
+        body = _json_object(response)
+        error_id, message = str(body.get("id") or ""), str(body.get("message") or "").strip()
+        if status == 429 or error_id == "too_many_requests":
             return errors.RateLimitedError(
                 "DigitalOcean's API rate limit for this account is exhausted.",
-                retry_after=self._rate_limit_retry,
+                retry_after=self._retry_after(response),
             )
-        if any(hint in message.lower() for hint in SERVER_ERROR_HINTS):
-            return errors.TransientError(f"DigitalOcean had an internal error: {message}")
-        return errors.RejectedError(f"DigitalOcean rejected the request: {message}")
+        if status in (401, 403) or error_id in ("unauthorized", "forbidden"):
+            return errors.UnauthorizedError(f"DigitalOcean refused the token: {message or status}")
+        if status == 404 or error_id == "not_found":
+            return errors.NotFoundError(f"DigitalOcean found no such object: {message or status}")
+        if status in RETRYABLE_STATUSES or status >= 500:
+            if not body:
+                return errors.TransientError(f"DigitalOcean answered {status} with a page that is not JSON.")
+            return errors.TransientError(
+                f"DigitalOcean had an internal error ({status}): {message or error_id}"
+            )
+        if 200 <= status < 300:
+            return errors.TransientError("DigitalOcean answered with a body that could not be read.")
+        return errors.RejectedError(f"DigitalOcean rejected the request: {message or error_id or status}")
+
+    def _retry_after(self, response: requests.Response) -> float:
+        """Seconds until DigitalOcean takes requests again: its Retry-After, else its ratelimit-reset, else
+        the configured wait (each only when it is believable)."""
+        wait = _seconds_from_retry_after(response.headers.get("retry-after"))
+        if wait is None:
+            reset = response.headers.get("ratelimit-reset", "")
+            wait = float(reset) - time.time() if reset.isdecimal() else None
+        if wait is None or not 0 < wait <= LONGEST_RATE_LIMIT_WAIT:
+            return self._rate_limit_retry
+        return max(wait, 1.0)
+
+    @contextlib.contextmanager
+    def _droplet_gone_if_not_found(self):
+        """A 404 on a droplet's path means it is gone only if the account answers on the same endpoint: a
+        wrong API URL 404s everywhere, and must never be read as "the droplet was deleted"."""
+        try:
+            yield
+        except errors.NotFoundError:
+            try:
+                self.check_account()
+            except errors.NotFoundError:
+                raise errors.RejectedError(
+                    "No DigitalOcean API answers at the service settings' endpoint (its account is not found "
+                    "there either); check the settings' API URL."
+                ) from None
+            raise errors.NotFoundError(DROPLET_GONE) from None
+
+
+@contextlib.contextmanager
+def _reading():
+    """Reads a successful answer: one without what it must hold (a proxy's page, an API change) is an answer
+    that could not be read, which may be right next time."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        logger.warning("Unreadable answer from DigitalOcean", exc_info=error)
+        raise errors.TransientError("DigitalOcean answered with a body that could not be read.") from None
+
+
+def _json_object(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _seconds_from_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdecimal():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time()
+
+
+def _may_have_landed(exchange: _Exchange, error: requests.RequestException) -> bool:
+    """Whether a write that got no answer may still have been carried out: only a connection that never
+    opened proves it was not."""
+    if exchange.method == "GET":
+        return False
+    cause = error.args[0] if error.args else None
+    never_connected = isinstance(error, requests.ConnectTimeout) or isinstance(
+        getattr(cause, "reason", None), urllib3.exceptions.NewConnectionError
+    )
+    return not never_connected
 
 
 def _droplet(data: dict) -> BackendDroplet:

@@ -13,9 +13,16 @@ class BackendError(Exception):
 
 
 class TransientError(BackendError):
-    """DigitalOcean was unreachable, slow or broken for a moment: the same call may succeed later."""
+    """DigitalOcean was unreachable, slow or broken for a moment: the same call may succeed later.
+
+    `may_have_landed` is true for a write whose answer never came although the request may have reached
+    DigitalOcean (a read timeout, a connection dropped after sending): it may have been carried out."""
 
     retryable = True
+
+    def __init__(self, message: str, *, may_have_landed: bool = False):
+        super().__init__(message)
+        self.may_have_landed = may_have_landed
 
 
 class RateLimitedError(TransientError):

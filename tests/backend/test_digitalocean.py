@@ -3,6 +3,8 @@ one of backend.errors, every request goes where the service settings say with th
 cut short is never passed off as whole."""
 
 import json
+import socket
+import time
 
 import pytest
 import requests
@@ -35,21 +37,25 @@ def _seed(emulator, **fields) -> str:
         (
             "server_error",
             errors.TransientError,
-            "DigitalOcean had an internal error: Unexpected server-side error",
+            "DigitalOcean had an internal error (500): Unexpected server-side error",
         ),
-        ("bad_gateway_html", errors.TransientError, "DigitalOcean answered with a page that is not JSON."),
-        ("empty_5xx", errors.TransientError, "DigitalOcean answered with a page that is not JSON."),
+        (
+            "bad_gateway_html",
+            errors.TransientError,
+            "DigitalOcean answered 502 with a page that is not JSON.",
+        ),
+        ("empty_5xx", errors.TransientError, "DigitalOcean answered 503 with a page that is not JSON."),
         (
             "unauthorized",
             errors.UnauthorizedError,
             "DigitalOcean refused the token: Unable to authenticate you.",
         ),
         ("not_found", errors.NotFoundError, "The droplet no longer exists on DigitalOcean."),
-        # No "id" in the body: the library itself dies with IndexError, which must not escape.
+        # No "id" in the body: the library itself dies with IndexError; the status still says what it was.
         (
             "malformed_error",
             errors.TransientError,
-            "DigitalOcean answered with a body that could not be read.",
+            "DigitalOcean had an internal error (500): Internal server error",
         ),
         ("drop_connection", errors.TransientError, "DigitalOcean could not be reached."),
         ("truncate_body", errors.TransientError, "DigitalOcean could not be reached."),
@@ -70,11 +76,11 @@ def test_each_fault_becomes_one_kind_of_backend_error(emulator_server, effect, e
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
-def test_rate_limited_carries_when_to_retry(emulator_server):
-    emulator_server.control.add_faults({"effect": "rate_limited"})
+def test_rate_limited_carries_when_to_retry_from_retry_after(emulator_server):
+    emulator_server.control.add_faults({"effect": "rate_limited"})  # Retry-After: 60
     with pytest.raises(errors.RateLimitedError) as raised:
         make_backend(emulator_server).check_account()
-    assert raised.value.retry_after == 7.0
+    assert raised.value.retry_after == 60.0
 
 
 def test_an_answer_slower_than_the_timeout_is_transient(emulator_server):
@@ -255,3 +261,141 @@ def test_a_success_answer_without_what_it_must_hold_is_unreadable_not_a_crash(me
         backend = DigitalOceanBackend(token="t", api_url=f"{server.base_url}/v2/", timeout=5.0)
         with pytest.raises(errors.TransientError, match="could not be read"):
             getattr(backend, method)()
+
+
+def _answering(status: int, body, headers=None, content_type="application/json"):
+    """A server that answers every request the same way, as DigitalOcean (or a proxy in front) might."""
+    payload = json.dumps(body) if not isinstance(body, str) else body
+
+    def app(environ, start_response):
+        return Response(payload, status=status, headers=headers or {}, content_type=content_type)(
+            environ, start_response
+        )
+
+    return BackgroundServer(app)
+
+
+# DigitalOcean's several wordings of one error, with and without request_id, and what a proxy answers: the
+# kind comes from the status and the error id, never from the English.
+WORDINGS = [
+    (429, {"id": "too_many_requests", "message": "API rate limit exceeded."}, errors.RateLimitedError),
+    (
+        429,
+        {"id": "too_many_requests", "message": "API Rate limit exceeded.", "request_id": "r"},
+        errors.RateLimitedError,
+    ),
+    (
+        500,
+        {"id": "server_error", "message": "Server was unable to give you a response."},
+        errors.TransientError,
+    ),
+    (
+        503,
+        {"id": "service_unavailable", "message": "Service is currently unavailable."},
+        errors.TransientError,
+    ),
+    (504, {"id": "gateway_timeout", "message": "Something we have never seen."}, errors.TransientError),
+    (502, "<html><body>Bad Gateway</body></html>", errors.TransientError),
+    (401, {"id": "unauthorized", "message": "Unable to authenticate you"}, errors.UnauthorizedError),
+    (
+        403,
+        {"id": "forbidden", "message": "You are not authorized to perform this operation"},
+        errors.UnauthorizedError,
+    ),
+    (
+        422,
+        {"id": "unprocessable_entity", "message": "Droplet already has a pending event."},
+        errors.RejectedError,
+    ),
+    (400, {"id": "bad_request", "message": "Some brand new complaint."}, errors.RejectedError),
+]
+
+
+@pytest.mark.parametrize(("status", "body", "error"), WORDINGS)
+def test_errors_are_told_by_status_and_id_not_by_wording(status, body, error):
+    content_type = "text/html" if isinstance(body, str) else "application/json"
+    with _answering(status, body, content_type=content_type) as server:
+        backend = DigitalOceanBackend(token="t", api_url=f"{server.base_url}/v2/", timeout=5.0)
+        with pytest.raises(errors.BackendError) as raised:
+            backend.power_on("1")
+    assert type(raised.value) is error
+    assert raised.value.retryable is issubclass(error, errors.TransientError)
+    if isinstance(body, dict):
+        assert body["message"] in raised.value.message or error is errors.RateLimitedError
+
+
+def test_a_rate_limit_without_retry_after_waits_until_ratelimit_reset():
+    reset = str(int(time.time()) + 42)
+    body = {"id": "too_many_requests", "message": "API rate limit exceeded."}
+    with _answering(429, body, headers={"ratelimit-reset": reset, "ratelimit-remaining": "0"}) as server:
+        backend = DigitalOceanBackend(token="t", api_url=f"{server.base_url}/v2/", timeout=5.0)
+        with pytest.raises(errors.RateLimitedError) as raised:
+            backend.check_account()
+    assert 40 <= raised.value.retry_after <= 42
+
+
+@pytest.mark.parametrize("headers", [{}, {"retry-after": "soon"}, {"ratelimit-reset": "99999999999"}])
+def test_a_rate_limit_with_no_believable_hint_waits_the_configured_time(headers):
+    body = {"id": "too_many_requests", "message": "API rate limit exceeded."}
+    with _answering(429, body, headers=headers) as server:
+        backend = DigitalOceanBackend(
+            token="t", api_url=f"{server.base_url}/v2/", timeout=5.0, rate_limit_retry=7.0
+        )
+        with pytest.raises(errors.RateLimitedError) as raised:
+            backend.check_account()
+    assert raised.value.retry_after == 7.0
+
+
+def test_a_droplet_path_that_404s_is_gone_only_when_the_account_answers(emulator_server):
+    with pytest.raises(errors.NotFoundError) as raised:
+        make_backend(emulator_server).get_droplet("987654")
+    assert raised.value.message == "The droplet no longer exists on DigitalOcean."
+
+
+@pytest.mark.parametrize("call", ["get_droplet", "destroy_droplet", "power_on"])
+def test_a_wrong_api_url_is_never_read_as_a_deleted_droplet(emulator_server, call):
+    droplet_id = _seed(emulator_server)
+    backend = DigitalOceanBackend(
+        token=emulator_server.token, api_url=f"{emulator_server.base_url}/v3/", timeout=5.0
+    )
+    with pytest.raises(errors.RejectedError) as raised:
+        getattr(backend, call)(droplet_id)
+    assert "check the settings' API URL" in raised.value.message
+    assert not raised.value.retryable
+
+
+def test_a_bug_of_ours_while_reading_an_answer_is_not_passed_off_as_digitaloceans(
+    emulator_server, monkeypatch
+):
+    droplet_id = _seed(emulator_server)
+
+    def broken(data):
+        raise AttributeError("our typo")
+
+    monkeypatch.setattr("droplets.backend.digitalocean._droplet", broken)
+    with pytest.raises(AttributeError, match="our typo"):
+        make_backend(emulator_server).get_droplet(droplet_id)
+
+
+def test_a_write_whose_answer_never_came_may_have_landed(emulator_server):
+    droplet_id = _seed(emulator_server)
+    emulator_server.control.add_faults(
+        {"match": {"method": "POST"}, "effect": {"latency_ms": 600}},
+        {"match": {"method": "GET"}, "effect": {"latency_ms": 600}},
+    )
+    backend = make_backend(emulator_server, timeout=0.2)
+    with pytest.raises(errors.TransientError) as write:
+        backend.power_on(droplet_id)
+    with pytest.raises(errors.TransientError) as read:
+        backend.get_droplet(droplet_id)
+    assert write.value.may_have_landed and not read.value.may_have_landed
+
+
+def test_a_write_that_never_connected_did_not_land():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = DigitalOceanBackend(token="t", api_url=f"http://127.0.0.1:{port}/v2/", timeout=2.0)
+    with pytest.raises(errors.TransientError, match="could not be reached") as raised:
+        backend.power_on("1")
+    assert not raised.value.may_have_landed

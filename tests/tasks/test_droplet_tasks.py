@@ -102,17 +102,15 @@ def test_a_transient_error_is_retried_with_the_poll_delay(emulator_server, stopp
     assert len(polls) == 1
 
 
-def test_a_rate_limited_call_is_retried_after_the_accounts_retry_time(
-    emulator_server, stopping, polls, settings
-):
-    settings.DIGITALOCEAN_RATE_LIMIT_RETRY = 42.0
+def test_a_rate_limited_call_is_retried_when_digitalocean_says(emulator_server, stopping, polls, settings):
+    settings.DIGITALOCEAN_RATE_LIMIT_RETRY = 42.0  # only when DigitalOcean says nothing believable
     emulator_server.control.add_faults({"match": {"path_regex": ACTIONS_PATH}, "effect": "rate_limited"})
     task = FakeTask()
 
     with pytest.raises(Retry):
         _advance_begin(task, stopping)
 
-    assert task.countdowns == [42.0]
+    assert task.countdowns == [60.0]  # the answer's Retry-After
     assert polls == []
 
 
@@ -134,7 +132,7 @@ def test_after_the_last_retry_the_droplet_is_erred_with_the_errors_message(emula
     droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
 
     assert _action_posts(emulator_server) == [500] * (1 + BEGIN_MAX_RETRIES)
-    message = "DigitalOcean had an internal error: Unexpected server-side error"
+    message = "DigitalOcean had an internal error (500): Unexpected server-side error"
     assert _state(stopping) == (State.ERRED, RuntimeState.ONLINE, message)
     assert polls == []
 

@@ -222,7 +222,7 @@ def test_a_settings_check_that_keeps_failing_ends_erred(db, emulator_server):
     assert len(emulator_server.control.requests()) == 1 + SYNC_MAX_RETRIES
     assert (service_settings.state, service_settings.error_message) == (
         ServiceSettings.State.ERRED,
-        "DigitalOcean had an internal error: Unexpected server-side error",
+        "DigitalOcean had an internal error (500): Unexpected server-side error",
     )
 
 
