@@ -110,8 +110,8 @@ class SshPublicKeyViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    """SSH public keys for new droplets. Users see and delete their own keys and the shared ones (staff see
-    all). A key cannot be edited: upload the changed key as a new one."""
+    """SSH public keys for new droplets. Users see their own keys and the shared ones, and delete their own;
+    staff see and delete all. A key cannot be edited: upload the changed key as a new one."""
 
     serializer_class = SshPublicKeySerializer
     filterset_class = filters.SshPublicKeyFilter
