@@ -1,4 +1,4 @@
-"""The droplet state machine, as one table. Pure: no database, no DigitalOcean.
+"""The droplet state machine, as one table. Pure: no database, no DigitalOcean (deadlines come from settings).
 
 Each operation names the states (and runtime states) it may start from and the state it moves the droplet
 to at once. Services apply it as a compare-and-set update, so two racing requests cannot both pass.
@@ -7,6 +7,7 @@ to at once. Services apply it as a compare-and-set update, so two racing request
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 
 
@@ -54,7 +55,11 @@ class Operation:
     running: State  # the state a worker moves it to when it starts the work
     runtime_sources: tuple[RuntimeState, ...] = ()  # empty: any runtime state
     runtime_while_running: RuntimeState | None = None
-    deadline: timedelta = timedelta(minutes=10)  # after this the operation is reconciled or fails
+
+    @property
+    def deadline(self) -> timedelta:
+        """After this long the operation is reconciled or fails (settings.DROPLET_DEADLINES)."""
+        return settings.DROPLET_DEADLINES[self.name]
 
 
 CREATE = Operation(
@@ -63,7 +68,6 @@ CREATE = Operation(
     scheduled=State.CREATION_SCHEDULED,
     running=State.CREATING,
     runtime_while_running=RuntimeState.PROVISIONING,
-    deadline=timedelta(minutes=15),
 )
 RENAME = Operation("rename", sources=(State.OK,), scheduled=State.UPDATE_SCHEDULED, running=State.UPDATING)
 START = Operation(
@@ -97,7 +101,6 @@ RESIZE = Operation(
     scheduled=State.UPDATE_SCHEDULED,
     running=State.UPDATING,
     runtime_while_running=RuntimeState.RESIZING,
-    deadline=timedelta(minutes=60),  # a disk resize takes about a minute per GB
 )
 DELETE = Operation(
     "delete",
@@ -110,7 +113,6 @@ PULL = Operation(
     sources=(State.OK, State.ERRED),
     scheduled=State.UPDATE_SCHEDULED,
     running=State.UPDATING,
-    deadline=timedelta(minutes=5),
 )
 
 OPERATIONS = {op.name: op for op in (CREATE, RENAME, START, STOP, RESTART, RESIZE, DELETE, PULL)}

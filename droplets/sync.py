@@ -4,6 +4,7 @@ no droplet waits forever on an operation whose worker was lost."""
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -64,10 +65,10 @@ def droplet_stalled_list(*, stall: timedelta) -> list[Droplet]:
     ]
 
 
-def droplet_fail_overdue(*, grace=None) -> int:
+def droplet_fail_overdue() -> int:
     """Fails operations that ran past their deadline with nobody left to follow them (a lost task)."""
     now = timezone.now()
-    grace = grace if grace is not None else timedelta(minutes=5)
+    grace = settings.DROPLET_REAPER_GRACE
     failed = 0
     stuck = Droplet.objects.filter(state__in=SCHEDULED_STATES + IN_PROGRESS_STATES).exclude(operation="")
     for droplet in stuck.only("pk", "operation", "operation_started"):

@@ -203,3 +203,24 @@ DROPLET_USER_DATA_MAX_BYTES = 64 * 1024
 
 # How long a stop waits for the guest to shut down before it powers the droplet off.
 DROPLET_GRACEFUL_SHUTDOWN = timedelta(seconds=env.float("DROPLET_GRACEFUL_SHUTDOWN_SECONDS", default=120))
+
+# How long each operation may take before it is reconciled from DigitalOcean or fails (docs/operations.md,
+# "Deadlines"). A disk resize takes about a minute per GB; a pull is a single read.
+DROPLET_DEADLINES = {
+    name: timedelta(minutes=env.float(f"DROPLET_{name.upper()}_DEADLINE_MINUTES", default=minutes))
+    for name, minutes in {
+        "create": 15,
+        "rename": 10,
+        "start": 10,
+        "stop": 10,
+        "restart": 10,
+        "resize": 60,
+        "delete": 10,
+        "pull": 5,
+    }.items()
+}
+# An operation no worker has looked at for this long is resumed by beat (it must exceed the longest wait
+# between two looks: DROPLET_POLL_MAX, a rate limit's retry).
+DROPLET_STALL = timedelta(seconds=env.float("DROPLET_STALL_SECONDS", default=300))
+# Past its deadline, an operation nobody follows is failed by beat after this much more.
+DROPLET_REAPER_GRACE = timedelta(seconds=env.float("DROPLET_REAPER_GRACE_SECONDS", default=300))

@@ -1,9 +1,9 @@
 """Beat's jobs. Each is cheap to run twice, and expires rather than piling up behind a busy worker."""
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
@@ -41,13 +41,9 @@ def catalog_pull_task():
             service_settings_mark_erred(service_settings=service_settings, message=error.message)
 
 
-# Longer than the longest wait between two polls (DROPLET_POLL_MAX, a rate limit's retry) by a margin.
-STALL = timedelta(minutes=5)
-
-
 @shared_task
 def droplet_resume_stalled_task():
-    for droplet in droplet_stalled_list(stall=STALL):
+    for droplet in droplet_stalled_list(stall=settings.DROPLET_STALL):
         logger.warning(
             "Droplet %s: nobody followed its %s for a while; resuming it", droplet.pk, droplet.operation
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker", "beat", "demo-seed")
@@ -41,9 +42,10 @@ def production_env(tmp_path, **extra) -> dict:
 
 def variables_settings_read() -> set[str]:
     source = "\n".join(path.read_text() for path in (ROOT / "settings").glob("*.py"))
-    return set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source)) | set(
-        re.findall(r'os\.environ\.get\("([A-Z_]+)"', source)
-    )
+    named = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source))
+    environ = set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
+    deadlines = {f"DROPLET_{name.upper()}_DEADLINE_MINUTES" for name in settings.DROPLET_DEADLINES}
+    return named | environ | deadlines
 
 
 def test_every_app_container_gets_the_env_file(compose):

@@ -69,3 +69,21 @@ def test_the_embedded_broker_connects_without_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("filesystem://")
     assert "No hostname" not in result.stderr
+
+
+def test_each_operations_deadline_is_read_from_the_environment():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from droplets.states import RESIZE, STOP; "
+            "print(STOP.deadline.total_seconds(), RESIZE.deadline.total_seconds())",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "settings.dev", "DROPLET_STOP_DEADLINE_MINUTES": "3"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["180.0", "3600.0"]

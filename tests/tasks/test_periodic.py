@@ -165,6 +165,19 @@ def test_operations_past_their_deadline_and_grace_are_failed(
     assert "create did not finish within 15 minutes" in lost_create.error_message
 
 
+def test_deadlines_and_the_grace_are_settings(emulator_server, on_do, project, emulated_catalog, settings):
+    settings.DROPLET_DEADLINES = {**settings.DROPLET_DEADLINES, "stop": timedelta(minutes=2)}
+    settings.DROPLET_REAPER_GRACE = timedelta(seconds=30)
+    now = timezone.now()
+    overdue, within = on_do(), on_do()
+    schedule(overdue, "stop", started=now - timedelta(minutes=2, seconds=31))
+    schedule(within, "stop", started=now - timedelta(minutes=2, seconds=29))
+
+    assert droplet_fail_overdue() == 1
+    assert "stop did not finish within 2 minutes" in fresh(overdue).error_message
+    assert fresh(within).state == State.UPDATE_SCHEDULED
+
+
 # --- service settings: token check and catalog ------------------------------------------------------------
 
 
