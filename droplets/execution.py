@@ -7,6 +7,7 @@ being in this operation, so an operator's set_erred/set_ok/unlink, or a duplicat
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -52,6 +53,10 @@ ACTION_TYPES = {
 }
 
 
+# How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
+ACTION_CLOCK_SKEW = timedelta(seconds=30)
+
+
 def droplet_backend_tag(droplet: Droplet) -> str:
     """Marks the droplet on DigitalOcean as ours, so a create that is retried finds it instead of a twin."""
     return f"waldur-do-{droplet.uuid.hex}"
@@ -76,11 +81,16 @@ def droplet_operation_begin(*, droplet_id: int, operation_name: str, params: dic
         action_id = _send_action(droplet, operation, backend, params)
     except RejectedError:
         # A retry whose first attempt's answer was lost: DigitalOcean refuses a second action while the
-        # first one runs. That first action is ours; follow it.
-        pending = backend.find_pending_action(droplet.backend_id, ACTION_TYPES[operation.name])
-        if pending is None:
+        # first one runs ("pending event"), or because the first one already did the work ("already powered
+        # on"). That first action is ours, running or done: follow it to its end.
+        ours = backend.find_recent_action(
+            droplet.backend_id,
+            ACTION_TYPES[operation.name],
+            since=droplet.operation_started - ACTION_CLOCK_SKEW,
+        )
+        if ours is None:
             raise
-        action_id = pending.id
+        action_id = ours.id
     _save_in_operation(droplet, operation, action_id=action_id)
     return params
 

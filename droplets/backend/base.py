@@ -56,6 +56,7 @@ class BackendAction:
     id: str
     type: str
     status: str  # in-progress, completed, errored
+    started_at: datetime | None = None
 
     @property
     def in_progress(self) -> bool:

@@ -195,18 +195,32 @@ class DigitalOceanBackend:
             action = call.make(digitalocean.Action, id=action_id, droplet_id=droplet_id)
             action.load()
         with _reading():
-            return BackendAction(id=str(action.id), type=action.type, status=action.status)
+            return BackendAction(
+                id=str(action.id),
+                type=action.type,
+                status=action.status,
+                started_at=_parse_time(getattr(action, "started_at", None)),
+            )
 
-    def find_pending_action(self, droplet_id: str, action_type: str) -> BackendAction | None:
-        """The droplet's in-progress action of this type, if any (among its latest, newest first)."""
+    def find_recent_action(
+        self, droplet_id: str, action_type: str, *, since: datetime
+    ) -> BackendAction | None:
+        """The droplet's newest action of this type started at or after `since`, whatever its status: what a
+        request whose answer was lost became (among the droplet's latest actions, newest first)."""
         with self._droplet_gone_if_not_found(), self._call() as call:
             answer = call.make(digitalocean.Manager).get_data(
                 f"droplets/{droplet_id}/actions/", params={"page": 1}
             )
         with _reading():
             for action in answer["actions"]:
-                if action["type"] == action_type and action["status"] == "in-progress":
-                    return BackendAction(id=str(action["id"]), type=action["type"], status=action["status"])
+                started_at = _parse_time(action.get("started_at"))
+                if action["type"] == action_type and started_at is not None and started_at >= since:
+                    return BackendAction(
+                        id=str(action["id"]),
+                        type=action["type"],
+                        status=action["status"],
+                        started_at=started_at,
+                    )
         return None
 
     # Plumbing

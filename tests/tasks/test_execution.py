@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from droplets import services
-from droplets.backend.errors import TransientError
+from droplets.backend.errors import RejectedError, TransientError
 from droplets.execution import droplet_backend_tag, droplet_operation_begin
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
@@ -239,6 +239,47 @@ def test_a_retried_action_whose_first_answer_was_lost_follows_the_first_action(
     emulator_server.control.complete_actions()
     assert run_operation(droplet, "start", params) is None
     assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
+
+
+@pytest.mark.parametrize(
+    ("status", "operation", "lost_call", "ends"),
+    [
+        ("off", "start", "power_on", RuntimeState.ONLINE),
+        ("active", "stop", "shutdown", RuntimeState.OFFLINE),
+    ],
+)
+def test_a_retry_whose_first_attempt_already_did_the_work_adopts_it_and_succeeds(
+    emulator_server, emulated_catalog, project, status, operation, lost_call, ends
+):
+    """The first POST's answer was lost but DigitalOcean did the work: the retry is refused ("already powered
+    on"), and the operation must end OK, not ERRED with that refusal."""
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status=status)
+    schedule(droplet, operation)
+    first = getattr(make_backend(emulator_server), lost_call)(droplet.backend_id)  # the lost attempt
+    emulator_server.control.complete_actions()
+    Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING)
+
+    params = _begin(droplet, operation)
+
+    assert fresh(droplet).action_id == first
+    assert run_operation(droplet, operation, params) is None
+    assert _state(droplet) == (State.OK, ends, "")
+
+
+def test_a_refusal_with_no_action_of_ours_to_adopt_fails_with_digitaloceans_reason(
+    emulator_server, emulated_catalog, project
+):
+    droplet = make_droplet_on_do(emulator_server, emulated_catalog, project, status="off")
+    schedule(droplet, "start")
+    # Someone else powered it on before our operation began: not ours to adopt.
+    make_backend(emulator_server).power_on(droplet.backend_id)
+    emulator_server.control.complete_actions()
+    Droplet.objects.filter(pk=droplet.pk).update(operation_started=timezone.now() + timedelta(minutes=5))
+
+    with pytest.raises(
+        RejectedError, match=r"^DigitalOcean rejected the request: Droplet is already powered on"
+    ):
+        _begin(droplet, "start")
 
 
 def test_an_errored_create_fails_it(emulator_server, emulated_catalog, project):
