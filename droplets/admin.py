@@ -157,8 +157,8 @@ class DropletAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service, which writes the description alone: saving the whole row would overwrite what
-        # a worker writes meanwhile. The service compares with the stored row, which `obj` no longer is.
-        services.droplet_update(droplet=Droplet.objects.get(pk=obj.pk), description=obj.description)
+        # a worker writes meanwhile. Operators annotate droplets in any state, erred ones above all.
+        services.droplet_annotate(droplet=obj, description=obj.description)
 
     def has_add_permission(self, request):
         # Droplets are created through the API, which checks the catalog, the project and the settings.

@@ -4,6 +4,7 @@ compare-and-set update, and enqueues the work for a worker after the transaction
 from typing import NoReturn
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from tasks.droplets import droplet_operation_task
@@ -160,9 +161,11 @@ def _check_create_consistency(
         )
 
 
+@transaction.atomic
 def droplet_update(*, droplet: Droplet, name: str | None = None, description: str | None = None) -> Droplet:
     """Description changes here and now; a new name is also applied on DigitalOcean (a rename action).
-    Both only while the droplet is OK (the guard of rename), checked in the update itself."""
+    Both only while the droplet is OK (the guard of rename), checked in the update itself; a refused rename
+    leaves the description as it was too."""
     if description is not None and description != droplet.description:
         guarded = Droplet.objects.filter(pk=droplet.pk, state__in=states.RENAME.sources)
         if not guarded.update(description=description, modified=timezone.now()):
@@ -173,6 +176,13 @@ def droplet_update(*, droplet: Droplet, name: str | None = None, description: st
         Droplet.objects.filter(pk=droplet.pk).update(name=name)
         droplet.name = name
     return droplet
+
+
+def droplet_annotate(*, droplet: Droplet, description: str) -> None:
+    """An operator's note on a droplet in any state (an ERRED one most of all): the description alone, which
+    nothing on DigitalOcean depends on, so no state guard."""
+    Droplet.objects.filter(pk=droplet.pk).update(description=description, modified=timezone.now())
+    droplet.description = description
 
 
 def droplet_start(*, droplet: Droplet) -> None:

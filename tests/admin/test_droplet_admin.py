@@ -186,6 +186,15 @@ def test_delete_and_unlink_need_the_delete_permission(admin_client_for, droplet)
     assert Droplet.objects.filter(pk=droplet.pk).exists()
 
 
+@pytest.mark.parametrize("state", [State.ERRED, State.UPDATING, State.CREATION_SCHEDULED])
+def test_an_operator_annotates_a_droplet_in_any_state(operator_client, droplet, state):
+    Droplet.objects.filter(pk=droplet.pk).update(state=state)
+    response = operator_client.post(change_url(droplet), {"description": "failed overnight, see ticket 42"})
+    assert response.status_code == 302
+    droplet.refresh_from_db()
+    assert (droplet.description, droplet.state) == ("failed overnight, see ticket 42", state)
+
+
 def test_the_change_form_edits_only_the_description(operator_client, droplet):
     page = operator_client.get(change_url(droplet))
     assert list(page.context["adminform"].form.fields) == ["description"]
