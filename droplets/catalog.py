@@ -46,9 +46,17 @@ def service_settings_sync(*, service_settings: ServiceSettings) -> None:
             },
             region_by_slug,
         )
-        ServiceSettings.objects.filter(pk=service_settings.pk).update(
+        _checked_with_the_same_credentials(service_settings).update(
             state=ServiceSettings.State.OK, error_message="", modified=timezone.now()
         )
+
+
+def _checked_with_the_same_credentials(service_settings: ServiceSettings):
+    """The settings row, as long as its token and endpoint are still those this check used: a check of an
+    old token that ends after the token changed must not decide for the new one (its own check will)."""
+    return ServiceSettings.objects.filter(
+        pk=service_settings.pk, token=service_settings.token, backend_url=service_settings.backend_url
+    )
 
 
 def _sync_regions(service_settings, regions) -> dict[str, Region]:
@@ -74,6 +82,6 @@ def _sync_items(model, service_settings, items_by_id, columns, region_by_slug) -
 
 def service_settings_mark_erred(*, service_settings: ServiceSettings, message: str) -> None:
     """The reason in words (DigitalOcean's, or ours), and never the token."""
-    ServiceSettings.objects.filter(pk=service_settings.pk).update(
+    _checked_with_the_same_credentials(service_settings).update(
         state=ServiceSettings.State.ERRED, error_message=message, modified=timezone.now()
     )

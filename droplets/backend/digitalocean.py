@@ -237,13 +237,23 @@ class DigitalOceanBackend:
 
     def _ensure_ssh_key(self, spec: SshKeySpec) -> int:
         try:
-            with self._call() as call:
-                key = call.make(digitalocean.SSHKey, fingerprint=spec.fingerprint)
-                key.load()
+            return self._load_ssh_key(spec)
         except errors.NotFoundError:
+            pass
+        try:
             with self._call() as call:
                 key = call.make(digitalocean.SSHKey, name=spec.name, public_key=spec.public_key)
                 key.create()
+        except errors.RejectedError:
+            # Another worker, creating a droplet with the same key at the same moment, added it first.
+            return self._load_ssh_key(spec)
+        with _reading():
+            return int(key.id)
+
+    def _load_ssh_key(self, spec: SshKeySpec) -> int:
+        with self._call() as call:
+            key = call.make(digitalocean.SSHKey, fingerprint=spec.fingerprint)
+            key.load()
         with _reading():
             return int(key.id)
 

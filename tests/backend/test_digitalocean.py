@@ -194,6 +194,31 @@ def test_the_ssh_key_is_added_to_the_account_once(emulator_server):
     assert key_ids[0] == key_ids[1] and len(key_ids[0]) == 1
 
 
+def test_a_key_another_worker_added_meanwhile_is_used_not_refused(emulator_server):
+    """Two creates with the same new key: both look it up (not there), one adds it, the other's add is
+    refused ("already in use") and must then use the key the first one added."""
+    public_key = generate_public_key()
+    spec = SshKeySpec(name="laptop", public_key=public_key, fingerprint=ssh_fingerprint(public_key))
+    backend = make_backend(emulator_server)
+    added_by_the_other = backend._ensure_ssh_key(spec)
+    # Our lookup ran before the other worker's add landed.
+    emulator_server.control.add_faults(
+        {
+            "match": {"method": "GET", "path_regex": "^/v2/account/keys/"},
+            "when": {"times": 1},
+            "effect": "not_found",
+        }
+    )
+
+    assert backend._ensure_ssh_key(spec) == added_by_the_other
+    posts = [
+        e
+        for e in emulator_server.control.requests()
+        if e["path"] == "/v2/account/keys/" and e["method"] == "POST"
+    ]
+    assert [e["status"] for e in posts] == [201, 422]
+
+
 def test_two_accounts_on_two_endpoints_side_by_side(emulator_server, other_emulator_server):
     emulator_server.control.configure(tokens=[emulator_server.token])
     first, second = make_backend(emulator_server), make_backend(other_emulator_server)
