@@ -1,316 +1,208 @@
-"""What the workers do: carry an operation out on DigitalOcean and follow it to its end.
+"""What the workers do: advance a droplet's operation by one step, from what the droplet row says.
 
-An operation is begun once (`droplet_operation_begin`) and then polled (`droplet_operation_poll`) until it
-completes, fails or runs past its deadline. Both return the parameters for the next poll, or None when
-the operation is over; the tasks only do the scheduling. Every write is conditional on the droplet still
-being in this operation, so an operator's set_erred/set_ok/unlink, or a duplicate delivery, ends it quietly.
+The row is the single truth of an operation in flight: its name, phase, parameters, DigitalOcean's action
+id, attempts, deadline and a lease (docs/operations.md). A message carries only the droplet's id and the
+generation it was sent for. A step first claims the row by compare-and-set on that generation, so of a
+redelivered message, a chain resumed by beat and a slow duplicate, exactly one acts; the others find a newer
+generation and do nothing. Every write after the claim is conditional on the generation still being ours, so
+an operator's set_erred/set_ok/unlink (which end the operation) make a running step stop quietly.
+
+What to send, and how to tell an operation is done, lives in one strategy per operation (`strategies.py`).
 """
 
 import logging
+import random
+import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from .backend import get_backend
-from .backend.base import BackendDroplet, SshKeySpec
-from .backend.errors import NotFoundError, RejectedError
+from .backend.base import BackendDroplet
+from .backend.errors import BackendError, RateLimitedError
 from .models import Droplet, Size
-from .states import (
-    CREATE,
-    DELETE,
-    OPERATIONS,
-    PULL,
-    RENAME,
-    RESIZE,
-    RESTART,
-    RUNTIME_STATE_BY_DO_STATUS,
-    START,
-    STOP,
-    Operation,
-    RuntimeState,
-    State,
-)
+from .states import OPERATIONS, RUNTIME_STATE_BY_DO_STATUS, Operation, Phase, RuntimeState, State
+from .steps import Done, Failed, Poll, Step, droplet_backend_tag, droplet_in_operation
+from .strategies import STRATEGIES
+
+__all__ = [
+    "NextStep",
+    "droplet_advance",
+    "droplet_backend_tag",
+    "droplet_fields_from_backend",
+    "failure_fields",
+]
 
 logger = logging.getLogger(__name__)
 
-# The DigitalOcean status each operation must leave the droplet in before it counts as done.
-EXPECTED_STATUS = {
-    CREATE.name: "active",
-    START.name: "active",
-    STOP.name: "off",
-    RESTART.name: "active",
-    RESIZE.name: "off",
-}
 
-# The DigitalOcean action each operation sends.
-ACTION_TYPES = {
-    START.name: "power_on",
-    STOP.name: "shutdown",
-    RESTART.name: "reboot",
-    RESIZE.name: "resize",
-    RENAME.name: "rename",
-}
+@dataclass(frozen=True)
+class NextStep:
+    """The operation goes on: advance it again after `countdown` seconds with `generation`."""
+
+    droplet_id: int
+    generation: int
+    countdown: float
+    first_step: bool  # still sending its first request (a user's step), not following DigitalOcean
 
 
-# How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
-ACTION_CLOCK_SKEW = timedelta(seconds=30)
-
-
-def droplet_backend_tag(droplet: Droplet) -> str:
-    """Marks the droplet on DigitalOcean as ours, so a create that is retried finds it instead of a twin."""
-    return f"waldur-do-{droplet.uuid.hex}"
-
-
-def droplet_operation_begin(*, droplet_id: int, operation_name: str, params: dict) -> dict | None:
-    operation = OPERATIONS[operation_name]
-    droplet = _claim(droplet_id, operation)
+def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
+    """Runs one step of the droplet's operation, if the message for `generation` is still the current one.
+    Returns what to send next, or None when the operation is over (or was not ours to advance)."""
+    droplet = _claim(droplet_id, generation)
     if droplet is None:
         return None
-    backend = get_backend(droplet.service_settings)
-    if operation is PULL:
-        return _pull(droplet, backend)
-    if operation is DELETE:
-        return _begin_delete(droplet, backend, params)
-    if droplet.action_id:  # a redelivered task: the action was already sent, keep following it
-        return params
-    if operation is CREATE:
-        _begin_create(droplet, backend)
-        return params
+    operation = OPERATIONS[droplet.operation]
+    strategy = STRATEGIES[operation.name]
+    step = Step(droplet, operation, get_backend(droplet.service_settings))
+    past_deadline = timezone.now() > droplet.operation_deadline
     try:
-        action_id = _send_action(droplet, operation, backend, params)
-    except RejectedError:
-        # A retry whose first attempt's answer was lost: DigitalOcean refuses a second action while the
-        # first one runs ("pending event"), or because the first one already did the work ("already powered
-        # on"). That first action is ours, running or done: follow it to its end.
-        ours = backend.find_recent_action(
-            droplet.backend_id,
-            ACTION_TYPES[operation.name],
-            since=droplet.operation_started - ACTION_CLOCK_SKEW,
-        )
-        if ours is None:
-            raise
-        action_id = ours.id
-    _save_in_operation(droplet, operation, action_id=action_id)
-    return params
-
-
-def _send_action(droplet: Droplet, operation: Operation, backend, params: dict) -> str:
-    droplet_id_on_do = droplet.backend_id
-    if operation is START:
-        return backend.power_on(droplet_id_on_do)
-    if operation is STOP:
-        return backend.shutdown(droplet_id_on_do)
-    if operation is RESTART:
-        return backend.reboot(droplet_id_on_do)
-    if operation is RESIZE:
-        return backend.resize(droplet_id_on_do, size=params["size"], disk=params["disk"])
-    if operation is RENAME:
-        return backend.rename(droplet_id_on_do, name=params["name"])
-    raise ValueError(f"Unknown operation {operation.name}")
-
-
-def droplet_operation_poll(*, droplet_id: int, operation_name: str, params: dict) -> dict | None:
-    operation = OPERATIONS[operation_name]
-    droplet = _in_operation(operation).filter(pk=droplet_id).first()
-    if droplet is None:
-        return None
-    _in_operation(operation).filter(pk=droplet_id).update(last_polled=timezone.now())
-    if timezone.now() > droplet.operation_started + operation.deadline:
-        minutes = int(operation.deadline.total_seconds() // 60)
-        droplet_operation_fail(
-            droplet_id=droplet.pk,
-            operation_name=operation.name,
-            message=f"DigitalOcean did not finish the {operation.name} within {minutes} minutes.",
-        )
-        return None
-    backend = get_backend(droplet.service_settings)
-    if operation is DELETE:
-        return _poll_delete(droplet, backend, params)
-    if droplet.action_id:
-        action = backend.get_action(droplet.backend_id, droplet.action_id)
-        if action.in_progress:
-            return params
-        if action.errored and operation is STOP and action.type == "shutdown":
-            # The guest could not shut itself down (no ACPI, say): cut the power instead.
-            _save_in_operation(droplet, operation, action_id=_power_off(droplet, backend))
-            return {**params, "forced": True}
-        if action.errored:
-            droplet_operation_fail(
-                droplet_id=droplet.pk,
-                operation_name=operation.name,
-                message=f"DigitalOcean could not {operation.name} the droplet: "
-                f"its {action.type} action failed.",
+        outcome = strategy.at_deadline(step) if past_deadline else strategy.advance(step)
+    except BackendError as error:
+        if past_deadline:
+            outcome = Failed(
+                f"The {operation.name} did not finish within its deadline, and DigitalOcean could not be "
+                f"asked how it went ({error.message}); pull the droplet to bring it in step."
             )
-            return None
-        _save_in_operation(droplet, operation, action_id="")
-    current = backend.get_droplet(droplet.backend_id)
-    expected = EXPECTED_STATUS.get(operation.name)
-    if expected and current.status != expected:
-        if operation is STOP and not params.get("forced") and _graceful_shutdown_overdue(droplet):
-            # The guest ignored the shutdown request (or has no ACPI): cut the power.
-            _save_in_operation(droplet, operation, action_id=_power_off(droplet, backend))
-            return {**params, "forced": True}
-        return params  # DigitalOcean's status lags behind its finished action: look again later
-    _complete(droplet, operation, current)
-    return None
+        else:
+            outcome = _after_backend_error(step, error)
+    except Exception:
+        # A bug, not DigitalOcean: the droplet must not wait forever, and the details are for staff only.
+        logger.exception("Droplet %s: %s failed unexpectedly", droplet.uuid.hex, operation.name)
+        _fail(
+            step,
+            f"The {operation.name} failed because of an internal error; operators have the details.",
+            traceback=traceback.format_exc(),
+        )
+        return None
+    return _follow(step, strategy, outcome)
 
 
-def droplet_operation_fail(
-    *, droplet_id: int, operation_name: str, message: str, traceback: str = ""
-) -> None:
-    """Ends the operation in ERRED with a message a user understands."""
-    operation = OPERATIONS[operation_name]
+def _claim(droplet_id: int, generation: int) -> Droplet | None:
+    """Takes the step for `generation`: the row moves to the next generation and is leased to this worker
+    for as long as a step may take. A stale message (a newer generation exists) claims nothing."""
+    now = timezone.now()
+    claimed = (
+        Droplet.objects.filter(pk=droplet_id, operation_generation=generation)
+        .exclude(operation="")
+        .update(
+            operation_generation=generation + 1,
+            operation_lease_until=now + settings.DROPLET_STEP_LEASE,
+            last_polled=now,
+        )
+    )
+    if not claimed:
+        logger.info("Droplet %s: generation %s is not current; nothing to do.", droplet_id, generation)
+        return None
+    droplet = Droplet.objects.select_related("service_settings").get(pk=droplet_id)
+    operation = OPERATIONS[droplet.operation]
+    if droplet.state == operation.scheduled:
+        # The first step: the operation is now running on a worker.
+        fields = {"state": operation.running}
+        if operation.runtime_while_running:
+            fields["runtime_state"] = operation.runtime_while_running
+        droplet_in_operation(droplet).update(**fields, modified=now)
+        for name, value in fields.items():
+            setattr(droplet, name, value)
+    return droplet
+
+
+def _after_backend_error(step: Step, error: BackendError):
+    droplet = step.droplet
+    if not error.retryable:
+        return Failed(error.message)
+    first_step = step.phase != Phase.AWAITING
+    if first_step and droplet.operation_attempts >= settings.DROPLET_FIRST_STEP_MAX_RETRIES:
+        return Failed(error.message)
+    wait = (
+        error.retry_after if isinstance(error, RateLimitedError) else _poll_delay(droplet.operation_attempts)
+    )
+    logger.info(
+        "Droplet %s: %s will be retried in %.0f s: %s",
+        droplet.uuid.hex,
+        step.operation.name,
+        wait,
+        error.message,
+    )
+    step.save(operation_error=error.message)
+    return Poll(after=wait * random.uniform(1.0, 1.1))  # jitter: retries of many droplets spread out
+
+
+def _follow(step: Step, strategy, outcome) -> NextStep | None:
+    droplet = step.droplet
+    if isinstance(outcome, Done):
+        if outcome.current is None:
+            droplet_in_operation(droplet).delete()
+        else:
+            _complete(step, outcome.current)
+        logger.info("Droplet %s: %s succeeded", droplet.uuid.hex, step.operation.name)
+        return None
+    if isinstance(outcome, Failed):
+        _fail(step, outcome.message, extra=strategy.fields_on_failure(step))
+        return None
+    countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
+    # Leased until the next step is due (and may take its time): only past that does beat resume it.
+    lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
+    if not step.save(operation_lease_until=lease_until, operation_attempts=droplet.operation_attempts + 1):
+        return None
+    return NextStep(
+        droplet_id=droplet.pk,
+        generation=droplet.operation_generation,
+        countdown=countdown,
+        first_step=step.phase != Phase.AWAITING,
+    )
+
+
+def _poll_delay(attempt: int) -> float:
+    """Seconds until the next look: quick at first, then further apart."""
+    return min(
+        settings.DROPLET_POLL_INITIAL * settings.DROPLET_POLL_FACTOR**attempt, settings.DROPLET_POLL_MAX
+    )
+
+
+def _complete(step: Step, current: BackendDroplet) -> None:
+    droplet = step.droplet
+    sizes = Size.objects.filter(service_settings_id=droplet.service_settings_id, backend_id=current.size_slug)
+    fields = droplet_fields_from_backend(droplet, current, size_by_slug={s.backend_id: s for s in sizes})
+    fields.update(state=State.OK, error_message="", error_traceback="", **OPERATION_CLEARED)
+    step.save(**fields)
+
+
+# The operation columns of a droplet with no operation in flight.
+OPERATION_CLEARED = {
+    "operation": "",
+    "operation_phase": "",
+    "operation_params": {},
+    "operation_started": None,
+    "operation_deadline": None,
+    "operation_lease_until": None,
+    "operation_attempts": 0,
+    "operation_error": "",
+    "action_id": "",
+}
+
+
+def _fail(step: Step, message: str, *, traceback: str = "", extra: dict | None = None) -> None:
+    if step.save(**failure_fields(step.operation, message, traceback=traceback), **(extra or {})):
+        logger.warning("Droplet %s: %s failed: %s", step.droplet.uuid.hex, step.operation.name, message)
+
+
+def failure_fields(operation: Operation, message: str, *, traceback: str = "") -> dict:
+    """The columns of a droplet whose `operation` failed with `message`."""
     fields = {
         "state": State.ERRED,
         "error_message": message,
         "error_traceback": traceback,
-        "operation": "",
-        "operation_started": None,
-        "action_id": "",
-        "modified": timezone.now(),
+        **OPERATION_CLEARED,
     }
-    if operation is CREATE:
+    if operation.name == "create":
         fields["runtime_state"] = RuntimeState.ERROR
     elif operation.runtime_sources:
         # A failed DigitalOcean action leaves the droplet as it was before the operation.
         fields["runtime_state"] = operation.runtime_sources[0]
-    updated = (
-        Droplet.objects.filter(pk=droplet_id, operation=operation.name)
-        .filter(state__in=(operation.scheduled, operation.running))
-        .update(**fields)
-    )
-    if updated:
-        logger.warning("Droplet %s: %s failed: %s", droplet_id, operation.name, message)
-
-
-def _claim(droplet_id: int, operation: Operation) -> Droplet | None:
-    """Scheduled → running, once; a redelivered task finds it running already and carries on."""
-    now = timezone.now()
-    fields = {"state": operation.running, "modified": now, "last_polled": now}
-    if operation.runtime_while_running:
-        fields["runtime_state"] = operation.runtime_while_running
-    claimed = (
-        Droplet.objects.filter(pk=droplet_id, operation=operation.name)
-        .filter(state__in=(operation.scheduled, operation.running))
-        .update(**fields)
-    )
-    if not claimed:
-        logger.info("Droplet %s is no longer waiting for %s; nothing to do.", droplet_id, operation.name)
-        return None
-    return Droplet.objects.select_related(
-        "service_settings", "ssh_public_key", "image", "region", "size"
-    ).get(pk=droplet_id)
-
-
-def _in_operation(operation: Operation):
-    return Droplet.objects.select_related("service_settings").filter(
-        state=operation.running, operation=operation.name
-    )
-
-
-def _save_in_operation(droplet: Droplet, operation: Operation, **fields) -> None:
-    fields["modified"] = timezone.now()
-    _in_operation(operation).filter(pk=droplet.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(droplet, name, value)
-
-
-def _begin_create(droplet: Droplet, backend) -> None:
-    if droplet.backend_id:
-        return
-    tag = droplet_backend_tag(droplet)
-    existing = backend.find_droplet_by_tag(tag)
-    if existing is not None:
-        # An earlier attempt created it but died before saving the id: adopt it, and watch its status.
-        _save_in_operation(droplet, CREATE, backend_id=existing.id)
-        return
-    key = droplet.ssh_public_key
-    created = backend.create_droplet(
-        name=droplet.name,
-        region=droplet.region.backend_id,
-        size=droplet.size.backend_id,
-        image=droplet.image.backend_id,
-        user_data=droplet.user_data,
-        tag=tag,
-        ssh_key=SshKeySpec(name=key.name, public_key=key.public_key, fingerprint=key.fingerprint_md5)
-        if key
-        else None,
-    )
-    # Saved at once: from here on the droplet exists on DigitalOcean and must never be lost track of.
-    _save_in_operation(droplet, CREATE, backend_id=created.droplet_id, action_id=created.action_id)
-
-
-def _begin_delete(droplet: Droplet, backend, params: dict) -> dict | None:
-    if not droplet.backend_id:
-        droplet.delete()
-        return None
-    try:
-        backend.destroy_droplet(droplet.backend_id)
-    except NotFoundError:
-        droplet.delete()
-        return None
-    except RejectedError:
-        # DigitalOcean refuses to destroy while an action is pending; it is retried by the poll.
-        return {**params, "destroy_pending": True}
-    return params
-
-
-def _poll_delete(droplet: Droplet, backend, params: dict) -> dict | None:
-    try:
-        if params.get("destroy_pending"):
-            backend.destroy_droplet(droplet.backend_id)
-            params = {**params, "destroy_pending": False}
-        backend.get_droplet(droplet.backend_id)
-    except NotFoundError:
-        droplet.delete()
-        return None
-    except RejectedError:
-        return params
-    return params  # still listed (DigitalOcean archives it for a while): look again later
-
-
-def _pull(droplet: Droplet, backend) -> None:
-    try:
-        current = backend.get_droplet(droplet.backend_id)
-    except NotFoundError:
-        droplet_operation_fail(
-            droplet_id=droplet.pk,
-            operation_name=PULL.name,
-            message="The droplet no longer exists on DigitalOcean.",
-        )
-        return None
-    _complete(droplet, PULL, current)
-    return None
-
-
-def _power_off(droplet: Droplet, backend) -> str:
-    """The power-off action's id, or "" when DigitalOcean refuses it: the droplet is off already and its
-    status lags behind (or another action runs); either way the status is watched until the deadline."""
-    try:
-        return backend.power_off(droplet.backend_id)
-    except RejectedError as error:
-        logger.info("Droplet %s: DigitalOcean refused the power off: %s", droplet.pk, error.message)
-        return ""
-
-
-def _graceful_shutdown_overdue(droplet: Droplet) -> bool:
-    return timezone.now() > droplet.operation_started + settings.DROPLET_GRACEFUL_SHUTDOWN
-
-
-def _complete(droplet: Droplet, operation: Operation, current: BackendDroplet) -> None:
-    sizes = Size.objects.filter(service_settings_id=droplet.service_settings_id, backend_id=current.size_slug)
-    fields = droplet_fields_from_backend(droplet, current, size_by_slug={s.backend_id: s for s in sizes})
-    fields.update(
-        state=State.OK,
-        error_message="",
-        error_traceback="",
-        operation="",
-        operation_started=None,
-        action_id="",
-        modified=timezone.now(),
-    )
-    _in_operation(operation).filter(pk=droplet.pk).update(**fields)
+    return fields
 
 
 def droplet_fields_from_backend(droplet: Droplet, current: BackendDroplet, *, size_by_slug: dict) -> dict:

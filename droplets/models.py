@@ -4,7 +4,7 @@ from django.db import models
 from waldur_do.models import TimestampedModel, UuidModel
 from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
 
-from .states import RuntimeState, State
+from .states import Phase, RuntimeState, State
 
 
 class CatalogItem(UuidModel):
@@ -104,17 +104,29 @@ class Droplet(UuidModel, TimestampedModel):
     region_name = models.CharField(max_length=150, blank=True)
     start_time = models.DateTimeField(null=True, blank=True)
 
-    # The operation in flight: which, since when, and the DigitalOcean action being watched.
+    # The operation in flight, whole (docs/operations.md): a message names only the droplet and a generation.
     operation = models.CharField(max_length=16, blank=True)
+    operation_phase = models.CharField(max_length=16, choices=Phase.choices, blank=True)
+    # What was asked (target size, new name, DigitalOcean's slugs for a create…), kept as the request saw it.
+    operation_params = models.JSONField(default=dict, blank=True)
     operation_started = models.DateTimeField(null=True, blank=True)
+    operation_deadline = models.DateTimeField(null=True, blank=True)
+    # Bumped by every step that claims the operation: a message for an older generation does nothing.
+    operation_generation = models.PositiveIntegerField(default=0)
+    # Until when the operation is in a worker's hands (running, or its next step is due): past it, beat
+    # sends it on again. A request leaves it briefly leased, so a message the broker lost is sent again.
+    operation_lease_until = models.DateTimeField(null=True, blank=True)
+    operation_attempts = models.PositiveIntegerField(default=0)  # steps taken in the current phase
+    operation_error = models.TextField(blank=True)  # the last error that was retried
     action_id = models.CharField(max_length=32, blank=True)
-    # When a worker last looked at the operation: a chain of polls that stopped (its next poll never
-    # reached the broker) shows here, and the periodic resume picks it up again.
-    last_polled = models.DateTimeField(null=True, blank=True)
+    last_polled = models.DateTimeField(null=True, blank=True)  # when a worker last took a step
 
     class Meta:
         ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap
-        indexes = [models.Index(fields=["state", "operation_started"])]
+        indexes = [
+            models.Index(fields=["state", "operation_started"]),
+            models.Index(fields=["operation", "operation_lease_until"]),
+        ]
 
     def __str__(self):
         return self.name

@@ -1,22 +1,26 @@
 """What users and operators ask of droplets. Each service checks, moves the state at once with a
 compare-and-set update, and enqueues the work for a worker after the transaction commits."""
 
+import logging
 from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.droplets import droplet_operation_task
+from tasks.droplets import droplet_advance_task
+from tasks.queues import Queue
 from tasks.utils import enqueue_on_commit
 from waldur_do.errors import InvalidInput, NotPermitted, StateConflict
 from waldur_do.structure import selectors as structure_selectors
 from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
 
 from . import states
-from .execution import droplet_operation_fail
+from .execution import OPERATION_CLEARED
 from .models import Droplet, Image, Region, Size
-from .states import Operation, State
+from .states import Operation, Phase, State
+
+logger = logging.getLogger(__name__)
 
 SSH_KEY_DISTRIBUTIONS = ("ubuntu", "freebsd", "coreos")
 GONE_MESSAGE = "The droplet no longer exists."
@@ -30,24 +34,37 @@ def droplet_check_allowed(*, droplet: Droplet, operation: Operation) -> None:
         raise StateConflict(states.valid_runtime_states_message(operation.runtime_sources))
 
 
-def _droplet_transition(*, droplet: Droplet, operation: Operation) -> None:
+def _droplet_transition(*, droplet: Droplet, operation: Operation, params: dict) -> None:
     """Moves the droplet to the operation's scheduled state only if it is still in a source state: of two
-    requests racing for the same droplet, exactly one updates the row and the other gets 409."""
-    guard = {"state__in": operation.sources}
+    requests racing for the same droplet, exactly one updates the row and the other gets 409. The row then
+    holds the whole operation, so the message that starts it needs to say nothing else."""
+    guard = {"state__in": operation.sources, "operation_generation": droplet.operation_generation}
     if operation.runtime_sources:
         guard["runtime_state__in"] = operation.runtime_sources
-    now = timezone.now()
-    changed = Droplet.objects.filter(pk=droplet.pk, **guard).update(
-        state=operation.scheduled, operation=operation.name, operation_started=now, modified=now
-    )
-    if not changed:
+    fields = _operation_fields(operation, params, generation=droplet.operation_generation + 1)
+    if not Droplet.objects.filter(pk=droplet.pk, **guard).update(**fields):
         _refuse(droplet=droplet, operation=operation)
-    droplet.state, droplet.operation, droplet.operation_started, droplet.modified = (
-        operation.scheduled,
-        operation.name,
-        now,
-        now,
-    )
+    for name, value in fields.items():
+        setattr(droplet, name, value)
+
+
+def _operation_fields(operation: Operation, params: dict, *, generation: int) -> dict:
+    now = timezone.now()
+    return {
+        "state": operation.scheduled,
+        "operation": operation.name,
+        "operation_phase": Phase.PENDING,
+        "operation_params": params,
+        "operation_started": now,
+        "operation_deadline": now + operation.deadline,
+        "operation_generation": generation,
+        # Leased for a moment: if the message that starts it never reaches a worker, beat sends it again.
+        "operation_lease_until": now + settings.DROPLET_STEP_LEASE,
+        "operation_attempts": 0,
+        "operation_error": "",
+        "action_id": "",
+        "modified": now,
+    }
 
 
 def _refuse(*, droplet: Droplet, operation: Operation) -> NoReturn:
@@ -61,21 +78,27 @@ def _refuse(*, droplet: Droplet, operation: Operation) -> NoReturn:
 
 
 def _schedule(*, droplet: Droplet, operation: Operation, **params) -> None:
-    _droplet_transition(droplet=droplet, operation=operation)
-    _enqueue_operation(droplet=droplet, operation=operation, params=params)
+    _droplet_transition(droplet=droplet, operation=operation, params=params)
+    _enqueue_operation(droplet=droplet)
 
 
-def _enqueue_operation(*, droplet: Droplet, operation: Operation, params: dict) -> None:
-    def fail_unqueued():
-        droplet_operation_fail(
-            droplet_id=droplet.pk,
-            operation_name=operation.name,
-            message=f"The {operation.name} could not be started: the task queue is unavailable. "
-            "Please try again later.",
+def _enqueue_operation(*, droplet: Droplet) -> None:
+    """Sends the operation's first step once the request commits. The row is the outbox: a broker that is
+    down delays the operation (beat sends it when the lease passes), and never fails or loses it."""
+
+    def delayed():
+        logger.warning(
+            "Droplet %s: the broker did not take the %s; beat sends it once the broker is back",
+            droplet.uuid.hex,
+            droplet.operation,
         )
 
     enqueue_on_commit(
-        droplet_operation_task, droplet.pk, operation.name, params, on_unavailable=fail_unqueued
+        droplet_advance_task,
+        droplet.pk,
+        droplet.operation_generation,
+        queue=Queue.DEFAULT,
+        on_unavailable=delayed,
     )
 
 
@@ -103,6 +126,20 @@ def droplet_create(
         ssh_public_key=ssh_public_key,
         user_data=user_data,
     )
+    # DigitalOcean's own names for what to create: a catalog refresh before the worker starts (which may
+    # delete the catalog rows) must not lose them.
+    params = {
+        "region": region.backend_id,
+        "image": image.backend_id,
+        "size": size.backend_id,
+        "ssh_key": None,
+    }
+    if ssh_public_key:
+        params["ssh_key"] = {
+            "name": ssh_public_key.name,
+            "public_key": ssh_public_key.public_key,
+            "fingerprint": ssh_public_key.fingerprint_md5,
+        }
     droplet = Droplet.objects.create(
         name=name,
         description=description,
@@ -113,15 +150,13 @@ def droplet_create(
         size=size,
         ssh_public_key=ssh_public_key,
         user_data=user_data,
-        state=State.CREATION_SCHEDULED,
-        operation=states.CREATE.name,
-        operation_started=timezone.now(),
         key_name=ssh_public_key.name if ssh_public_key else "",
         key_fingerprint=ssh_public_key.fingerprint_md5 if ssh_public_key else "",
         min_ram=size.ram,
         min_disk=image.min_disk_size or 0,
+        **_operation_fields(states.CREATE, params, generation=1),
     )
-    _enqueue_operation(droplet=droplet, operation=states.CREATE, params={})
+    _enqueue_operation(droplet=droplet)
     return droplet
 
 
@@ -172,7 +207,7 @@ def droplet_update(*, droplet: Droplet, name: str | None = None, description: st
             _refuse(droplet=droplet, operation=states.RENAME)
         droplet.description = description
     if name is not None and name != droplet.name:
-        _schedule(droplet=droplet, operation=states.RENAME, name=name)
+        _schedule(droplet=droplet, operation=states.RENAME, name=name, old_name=droplet.name)
         Droplet.objects.filter(pk=droplet.pk).update(name=name)
         droplet.name = name
     return droplet
@@ -260,9 +295,7 @@ def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceb
         state=state,
         error_message=message,
         error_traceback=traceback,
-        operation="",
-        operation_started=None,
-        action_id="",
+        **OPERATION_CLEARED,
         modified=timezone.now(),
     )
     if not changed:

@@ -43,6 +43,17 @@ RUNTIME_STATE_BY_DO_STATUS = {
     "archive": RuntimeState.ARCHIVE,
 }
 
+
+class Phase(models.TextChoices):
+    """Where an operation in flight stands with DigitalOcean; the step that runs next acts on it."""
+
+    NONE = "", "No operation"
+    PENDING = "pending", "Nothing sent yet"
+    # A request may have reached DigitalOcean without its answer reaching us: look before sending again.
+    SENDING = "sending", "Sent, answer unknown"
+    AWAITING = "awaiting", "Following DigitalOcean"
+
+
 SCHEDULED_STATES = (State.CREATION_SCHEDULED, State.UPDATE_SCHEDULED, State.DELETION_SCHEDULED)
 IN_PROGRESS_STATES = (State.CREATING, State.UPDATING, State.DELETING)
 

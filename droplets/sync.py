@@ -2,7 +2,6 @@
 no droplet waits forever on an operation whose worker was lost."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -11,9 +10,10 @@ from django.utils import timezone
 from waldur_do.structure.models import ServiceSettings
 
 from .backend import get_backend
-from .execution import droplet_fields_from_backend, droplet_operation_fail
+from .execution import droplet_fields_from_backend, failure_fields
 from .models import Droplet, Size
-from .states import IN_PROGRESS_STATES, OPERATIONS, SCHEDULED_STATES, State
+from .states import OPERATIONS, State
+from .steps import droplet_in_operation
 
 logger = logging.getLogger(__name__)
 
@@ -51,36 +51,35 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
     return changed
 
 
-def droplet_stalled_list(*, stall: timedelta) -> list[Droplet]:
-    """Droplets in an operation that no worker has looked at for `stall`, still within its deadline (past
-    it, the reaper decides). A poll is safe to run twice, so resuming one that was only slow does no harm."""
+def droplet_unleased_list() -> list[Droplet]:
+    """Droplets whose operation no worker holds: the step never reached a worker (a broker that was down, a
+    message lost), or the worker was lost. Past the deadline plus grace the reaper decides instead. Sending
+    one that was only slow again does no harm: its stale message, or this one, finds a newer generation."""
     now = timezone.now()
-    stalled = Droplet.objects.filter(state__in=IN_PROGRESS_STATES).exclude(operation="")
-    stalled = stalled.filter(Q(last_polled__lt=now - stall) | Q(last_polled__isnull=True))
-    return [
-        droplet
-        for droplet in stalled.only("pk", "operation", "operation_started")
-        if droplet.operation in OPERATIONS
-        and droplet.operation_started + OPERATIONS[droplet.operation].deadline > now
-    ]
+    return list(
+        Droplet.objects.exclude(operation="")
+        .filter(Q(operation_lease_until__lt=now) | Q(operation_lease_until__isnull=True))
+        .filter(operation_deadline__gt=now - settings.DROPLET_REAPER_GRACE)
+        .only("pk", "uuid", "operation", "operation_phase", "operation_generation")
+    )
 
 
 def droplet_fail_overdue() -> int:
-    """Fails operations that ran past their deadline with nobody left to follow them (a lost task)."""
+    """Fails operations that ran past their deadline and its grace with nobody left to follow them (no
+    worker took them in all that time)."""
     now = timezone.now()
-    grace = settings.DROPLET_REAPER_GRACE
+    abandoned = (
+        Droplet.objects.exclude(operation="")
+        .filter(operation_deadline__lt=now - settings.DROPLET_REAPER_GRACE)
+        .filter(Q(operation_lease_until__lt=now) | Q(operation_lease_until__isnull=True))
+    )
     failed = 0
-    stuck = Droplet.objects.filter(state__in=SCHEDULED_STATES + IN_PROGRESS_STATES).exclude(operation="")
-    for droplet in stuck.only("pk", "operation", "operation_started"):
-        operation = OPERATIONS.get(droplet.operation)
-        if operation is None or droplet.operation_started + operation.deadline + grace > now:
-            continue
+    for droplet in abandoned.only("pk", "operation", "operation_generation", "operation_started"):
+        operation = OPERATIONS[droplet.operation]
         minutes = int(operation.deadline.total_seconds() // 60)
-        droplet_operation_fail(
-            droplet_id=droplet.pk,
-            operation_name=operation.name,
-            message=f"The {operation.name} did not finish within {minutes} minutes and was abandoned; "
-            "pull the droplet to bring it in step with DigitalOcean.",
+        message = (
+            f"The {operation.name} did not finish within {minutes} minutes and was abandoned; "
+            "pull the droplet to bring it in step with DigitalOcean."
         )
-        failed += 1
+        failed += droplet_in_operation(droplet).update(**failure_fields(operation, message), modified=now)
     return failed

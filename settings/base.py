@@ -169,7 +169,6 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Following DigitalOcean actions and beat's jobs get queues of their own (tasks/queues.py says why), so a
 # burst of either never delays a user's request.
 CELERY_TASK_ROUTES = {
-    "tasks.droplets.droplet_poll_task": {"queue": "polling"},
     "tasks.periodic.*": {"queue": "periodic"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -219,8 +218,17 @@ DROPLET_DEADLINES = {
         "pull": 5,
     }.items()
 }
-# An operation no worker has looked at for this long is resumed by beat (it must exceed the longest wait
-# between two looks: DROPLET_POLL_MAX, a rate limit's retry).
-DROPLET_STALL = timedelta(seconds=env.float("DROPLET_STALL_SECONDS", default=300))
 # Past its deadline, an operation nobody follows is failed by beat after this much more.
 DROPLET_REAPER_GRACE = timedelta(seconds=env.float("DROPLET_REAPER_GRACE_SECONDS", default=300))
+# How long one step of an operation may hold it before beat takes it for lost and sends it on again (a
+# step makes a few DigitalOcean calls, each bounded by DIGITALOCEAN_REQUEST_TIMEOUT; the task's hard time
+# limit is below this).
+DROPLET_STEP_LEASE = timedelta(seconds=env.float("DROPLET_STEP_LEASE_SECONDS", default=120))
+# Retries of an operation's first request while DigitalOcean fails passingly (with the poll delays between
+# them: about a minute and a half), before the droplet is ERRED with the error.
+DROPLET_FIRST_STEP_MAX_RETRIES = env.int("DROPLET_FIRST_STEP_MAX_RETRIES", default=8)
+# A create whose answer never came is not sent again before a look by tag has had this long to find it: the
+# first request may still be landing (DigitalOcean has taken over 10 s to answer a create).
+DROPLET_CREATE_LANDING_WINDOW = timedelta(
+    seconds=env.float("DROPLET_CREATE_LANDING_WINDOW_SECONDS", default=60)
+)

@@ -1,79 +1,44 @@
-"""Thin tasks around droplets.execution: they schedule, retry and record failures; the logic is elsewhere."""
+"""The one droplet task: advance a droplet's operation by one step (droplets.execution), then send the next.
+
+A message carries only the droplet's id and the generation it was sent for, so a redelivered, resumed or
+duplicate message is harmless: only the current generation's step acts.
+"""
 
 import logging
-import traceback
 
 from celery import shared_task
 from django import db
 from django.conf import settings
 
-from droplets.backend.errors import BackendError, RateLimitedError
-from droplets.execution import droplet_operation_begin, droplet_operation_fail, droplet_operation_poll
+from droplets.execution import droplet_advance
+
+from .queues import Queue
 
 logger = logging.getLogger(__name__)
 
-# Retries of a first step, poll_delay(retry) apart: about two minutes of DigitalOcean trouble in all.
-BEGIN_MAX_RETRIES = 8
 
-
-def poll_delay(attempt: int) -> float:
-    """Seconds until the next look at a DigitalOcean action: quick at first, then further apart."""
-    return min(
-        settings.DROPLET_POLL_INITIAL * settings.DROPLET_POLL_FACTOR**attempt, settings.DROPLET_POLL_MAX
-    )
-
-
-@shared_task(bind=True, max_retries=BEGIN_MAX_RETRIES)
-def droplet_operation_task(self, droplet_id: int, operation_name: str, params: dict):
-    _advance(self, droplet_operation_begin, droplet_id, operation_name, params, attempt=self.request.retries)
-
-
-# No retry limit: every operation has a deadline, and the poll that passes it fails the operation.
-@shared_task(bind=True, max_retries=None)
-def droplet_poll_task(self, droplet_id: int, operation_name: str, params: dict, attempt: int = 1):
-    _advance(self, droplet_operation_poll, droplet_id, operation_name, params, attempt=attempt)
-
-
-def _may_retry(task) -> bool:
-    return task.max_retries is None or task.request.retries < task.max_retries
-
-
-def _advance(task, step, droplet_id, operation_name, params, *, attempt):
+@shared_task(
+    name="droplets.advance",
+    bind=True,
+    acks_late=True,  # a worker lost mid-step leaves the message; the stale generation then makes it a no-op
+    reject_on_worker_lost=True,
+    # Below the step's lease, so beat never resumes a step that is still running.
+    soft_time_limit=settings.DROPLET_STEP_LEASE.total_seconds() * 0.6,
+    time_limit=settings.DROPLET_STEP_LEASE.total_seconds() * 0.75,
+    max_retries=5,
+)
+def droplet_advance_task(self, droplet_id: int, generation: int):
     try:
-        next_params = step(droplet_id=droplet_id, operation_name=operation_name, params=params)
-    except BackendError as error:
-        if error.retryable and _may_retry(task):
-            countdown = error.retry_after if isinstance(error, RateLimitedError) else poll_delay(attempt)
-            logger.info(
-                "Droplet %s: %s will be retried in %.0f s: %s",
-                droplet_id,
-                operation_name,
-                countdown,
-                error.message,
-            )
-            raise task.retry(countdown=countdown) from None
-        droplet_operation_fail(droplet_id=droplet_id, operation_name=operation_name, message=error.message)
-        return
+        following = droplet_advance(droplet_id=droplet_id, generation=generation)
     except (db.OperationalError, db.InterfaceError):
-        # The database was busy or away for a moment (a locked SQLite file, a restarting PostgreSQL): not a
-        # bug, and writing the failure down would likely fail the same way. Past the retries, the reaper acts.
-        if _may_retry(task):
-            logger.warning(
-                "Droplet %s: %s will be retried: the database did not answer", droplet_id, operation_name
-            )
-            raise task.retry(countdown=poll_delay(attempt)) from None
-        raise
-    except Exception:
-        # A bug, not DigitalOcean: the droplet must not wait forever, and the details are for staff only.
-        logger.exception("Droplet %s: %s failed unexpectedly", droplet_id, operation_name)
-        droplet_operation_fail(
-            droplet_id=droplet_id,
-            operation_name=operation_name,
-            message=f"The {operation_name} failed because of an internal error; operators have the details.",
-            traceback=traceback.format_exc(),
-        )
+        # The database was busy or away for a moment (a locked SQLite file, a restarting PostgreSQL). If the
+        # step was claimed already, this message is stale and beat resumes the step once its lease passes.
+        logger.warning("Droplet %s: the database did not answer; the step will be retried", droplet_id)
+        raise self.retry(countdown=settings.DROPLET_POLL_INITIAL) from None
+    if following is None:
         return
-    if next_params is not None:
-        droplet_poll_task.apply_async(
-            (droplet_id, operation_name, next_params, attempt + 1), countdown=poll_delay(attempt)
-        )
+    queue = Queue.DEFAULT if following.first_step else Queue.POLLING
+    # If this send fails, the row's lease runs out and beat sends the step instead.
+    droplet_advance_task.apply_async(
+        (following.droplet_id, following.generation), countdown=following.countdown, queue=queue
+    )

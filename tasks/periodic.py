@@ -3,14 +3,15 @@
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
-from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_stalled_list
+from droplets.states import Phase
+from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_unleased_list
 from waldur_do.structure.models import ServiceSettings
 
-from .droplets import droplet_poll_task
+from .droplets import droplet_advance_task
+from .queues import Queue
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,12 @@ def catalog_pull_task():
 
 @shared_task
 def droplet_resume_stalled_task():
-    for droplet in droplet_stalled_list(stall=settings.DROPLET_STALL):
-        logger.warning(
-            "Droplet %s: nobody followed its %s for a while; resuming it", droplet.pk, droplet.operation
-        )
-        droplet_poll_task.apply_async((droplet.pk, droplet.operation, {}))
+    """Sends on every operation no worker holds (the row is the outbox: nothing a lost message or a broker
+    outage held up waits longer than a lease and a beat interval)."""
+    for droplet in droplet_unleased_list():
+        logger.warning("Droplet %s: nobody holds its %s; sending it on", droplet.uuid.hex, droplet.operation)
+        queue = Queue.POLLING if droplet.operation_phase == Phase.AWAITING else Queue.DEFAULT
+        droplet_advance_task.apply_async((droplet.pk, droplet.operation_generation), queue=queue)
 
 
 @shared_task

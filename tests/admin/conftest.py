@@ -36,6 +36,6 @@ def syncs_enqueued(monkeypatch, django_capture_on_commit_callbacks) -> EnqueueRe
     """Like `enqueued`, for `service_settings_sync_task`: `calls` holds `(service_settings_id,)` per check."""
     from tasks.structure import service_settings_sync_task
 
-    recorder = EnqueueRecorder(django_capture_on_commit_callbacks)
+    recorder = EnqueueRecorder(django_capture_on_commit_callbacks, describe=lambda args: args)
     monkeypatch.setattr(service_settings_sync_task, "apply_async", recorder.record)
     return recorder

@@ -59,7 +59,14 @@ def test_create(world, catalog, enqueued):
         catalog.images["debian-12-x64"],
         catalog.sizes["s-2vcpu-2gb"],
     )
-    assert calls == [(droplet.pk, "create", {})]
+    # DigitalOcean's own names of what to create, on the row: a catalog refresh cannot take them away.
+    assert calls == [
+        (
+            droplet.pk,
+            "create",
+            {"region": "nyc1", "image": "debian-12-x64", "size": "s-2vcpu-2gb", "ssh_key": None},
+        )
+    ]
 
 
 def test_create_with_a_key_records_its_name_and_fingerprint(world, catalog, enqueued):
@@ -83,6 +90,7 @@ def test_create_with_a_key_records_its_name_and_fingerprint(world, catalog, enqu
 
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_update_with_a_new_name_renames_on_digitalocean(world, droplet, enqueued, method):
+    old_name = droplet.name
     with enqueued() as calls:
         response = getattr(world.client("manager"), method)(
             _url(droplet), {"name": "renamed", "description": "new words"}, format="json"
@@ -94,7 +102,7 @@ def test_update_with_a_new_name_renames_on_digitalocean(world, droplet, enqueued
     assert (data["name"], data["description"], data["state"]) == ("renamed", "new words", "UPDATE_SCHEDULED")
     droplet.refresh_from_db()
     assert (droplet.name, droplet.description, droplet.state) == ("renamed", "new words", "UPDATE_SCHEDULED")
-    assert calls == [(droplet.pk, "rename", {"name": "renamed"})]
+    assert calls == [(droplet.pk, "rename", {"name": "renamed", "old_name": old_name})]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from django.db import close_old_connections, connection, transaction
 from droplets import services
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
-from tasks.droplets import droplet_operation_task
+from tasks.droplets import droplet_advance_task
 from tests.api.helpers import detail_url
 from tests.fixtures.droplets import make_droplet
 from waldur_do.errors import StateConflict
@@ -155,7 +155,7 @@ def test_two_transactions_racing(world, catalog, monkeypatch, first, second):
     """Both load the droplet while it is OK; the first updates it and holds its transaction open until the
     second is blocked on the row; once the first commits, the second's conditional update matches nothing."""
     sent = []
-    monkeypatch.setattr(droplet_operation_task, "apply_async", lambda args=(), **kw: sent.append(args))
+    monkeypatch.setattr(droplet_advance_task, "apply_async", lambda args=(), **kw: sent.append(args))
     droplet = make_droplet(project=world.project, catalog=catalog, runtime_state=RuntimeState.ONLINE)
     requests = _requests(catalog)
     both_loaded = threading.Barrier(2)
@@ -183,8 +183,9 @@ def test_two_transactions_racing(world, catalog, monkeypatch, first, second):
 
     assert outcomes[0] == "accepted"
     assert isinstance(outcomes[1], StateConflict), outcomes[1]
-    assert [call[1] for call in sent] == [first]
-    assert Droplet.objects.get(pk=droplet.pk).state != State.OK
+    assert [call[0] for call in sent] == [droplet.pk]
+    row = Droplet.objects.get(pk=droplet.pk)
+    assert row.state != State.OK and row.operation == first
 
 
 def _wait_until_updated(pk):
@@ -226,7 +227,7 @@ def _wait_until_blocked():
 def test_two_http_requests_at_once(world, catalog, monkeypatch, first, second):
     """Two real requests, each in its own transaction (ATOMIC_REQUESTS) and thread: one 2xx, one 409."""
     sent = []
-    monkeypatch.setattr(droplet_operation_task, "apply_async", lambda args=(), **kw: sent.append(args))
+    monkeypatch.setattr(droplet_advance_task, "apply_async", lambda args=(), **kw: sent.append(args))
     droplet = make_droplet(project=world.project, catalog=catalog)
     start = threading.Barrier(2)
 

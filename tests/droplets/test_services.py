@@ -20,7 +20,7 @@ from ..fixtures.ssh_keys import generate_public_key
 def test_a_rename_refused_after_the_description_was_written_leaves_both_as_they_were(monkeypatch):
     droplet = make_droplet(project=make_project(), name="web-1", description="before")
 
-    def lost_the_race(*, droplet, operation):
+    def lost_the_race(*, droplet, operation, params):
         raise StateConflict("Valid states for operation: OK.")
 
     monkeypatch.setattr(services, "_droplet_transition", lost_the_race)

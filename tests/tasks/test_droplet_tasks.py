@@ -1,43 +1,29 @@
-"""The thin Celery tasks around droplets.execution: which errors are retried and when, which fail the droplet
-at once, how a bug is recorded, and how the polls are spaced. Tasks run in this process (`.apply()` is
-eager: its retries run at once), with python-digitalocean talking to the emulator over HTTP."""
-
-from types import SimpleNamespace
+"""The droplet task and the step it runs: what is sent next and when, how errors are retried or end the
+operation, and that only the message for the row's current generation acts."""
 
 import pytest
-from celery.exceptions import Retry
 from django import db
+from django.utils import timezone
 
+from droplets.execution import droplet_advance
 from droplets.models import Droplet
-from droplets.states import RuntimeState, State
-from tasks import droplets as droplet_tasks
-from tasks.droplets import BEGIN_MAX_RETRIES, droplet_operation_task, droplet_poll_task, poll_delay
+from droplets.states import Phase, RuntimeState, State
+from tasks.droplets import droplet_advance_task
 from tests.fixtures.backend import fresh, make_droplet_on_do, schedule
 
 ACTIONS_PATH = r"^/v2/droplets/\d+/actions$"
 
 
-class FakeTask:
-    """Stands in for the bound task in `_advance`: records the countdown a retry asks for."""
-
-    def __init__(self, *, retries=0, max_retries=BEGIN_MAX_RETRIES):
-        self.request = SimpleNamespace(retries=retries)
-        self.max_retries = max_retries
-        self.countdowns = []
-
-    def retry(self, *, countdown):
-        self.countdowns.append(countdown)
-        return Retry(when=countdown)
-
-
 @pytest.fixture
-def polls(monkeypatch) -> list:
-    """The polls the tasks schedule, as (args, countdown), instead of sending them to a broker."""
-    scheduled = []
+def sent(monkeypatch) -> list:
+    """The steps the task sends next, as (args, countdown, queue), instead of giving them to a broker."""
+    messages = []
     monkeypatch.setattr(
-        droplet_poll_task, "apply_async", lambda args, countdown: scheduled.append((args, countdown))
+        droplet_advance_task,
+        "apply_async",
+        lambda args, countdown=None, queue=None: messages.append((args, countdown, queue)),
     )
-    return scheduled
+    return messages
 
 
 @pytest.fixture
@@ -59,168 +45,169 @@ def _action_posts(emulator) -> list[int]:
     ]
 
 
-def _advance_begin(task, droplet, operation_name="stop"):
-    droplet_tasks._advance(
-        task, droplet_tasks.droplet_operation_begin, droplet.pk, operation_name, {}, attempt=0
+def _run_task(droplet):
+    droplet_advance_task.apply(args=(droplet.pk, fresh(droplet).operation_generation))
+
+
+def test_a_first_step_sends_the_action_and_its_next_step_follows_it_on_the_polling_queue(
+    emulator_server, stopping, sent, settings
+):
+    settings.DROPLET_POLL_INITIAL = 2.0
+    _run_task(stopping)
+
+    row = fresh(stopping)
+    assert (row.state, row.runtime_state, row.operation_phase) == (
+        State.UPDATING,
+        RuntimeState.STOPPING,
+        "awaiting",
     )
+    assert row.action_id and _action_posts(emulator_server) == [201]
+    assert sent == [((stopping.pk, row.operation_generation), 2.0, "polling")]
+    # Leased until that next step is due and has had its time: beat leaves it alone meanwhile.
+    assert row.operation_lease_until > timezone.now() + settings.DROPLET_STEP_LEASE
 
 
-def test_a_begun_operation_schedules_its_first_poll(emulator_server, stopping, polls):
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    assert polls == [((stopping.pk, "stop", {}, 1), poll_delay(0))]
-    assert _state(stopping) == (State.UPDATING, RuntimeState.STOPPING, "")
-
-
-def test_an_action_in_progress_is_polled_again_later_and_later(emulator_server, stopping, polls):
+def test_an_action_in_progress_is_looked_at_again_later_and_later(emulator_server, stopping, sent, settings):
+    settings.DROPLET_POLL_INITIAL, settings.DROPLET_POLL_FACTOR, settings.DROPLET_POLL_MAX = 2.0, 1.5, 30.0
     emulator_server.control.add_faults({"effect": "stuck_action"})
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-    for attempt in (1, 2, 3):
-        droplet_poll_task.apply(args=(stopping.pk, "stop", {}, attempt))
-
-    assert [args[3] for args, _ in polls] == [1, 2, 3, 4]
-    assert [countdown for _, countdown in polls] == [poll_delay(a) for a in range(4)]
-    emulator_server.control.complete_actions()
-    droplet_poll_task.apply(args=(stopping.pk, "stop", {}, 4))
-    assert len(polls) == 4  # over: nothing more scheduled
-    assert _state(stopping) == (State.OK, RuntimeState.OFFLINE, "")
+    for _ in range(4):
+        _run_task(stopping)
+    assert [countdown for _, countdown, _ in sent] == [2.0, 3.0, 4.5, 6.75]
 
 
-def test_a_transient_error_is_retried_with_the_poll_delay(emulator_server, stopping, polls):
+def test_a_transient_error_is_retried_with_the_poll_delay_and_recorded(
+    emulator_server, stopping, sent, settings
+):
+    settings.DROPLET_POLL_INITIAL = 2.0
     emulator_server.control.add_faults(
-        {"match": {"path_regex": ACTIONS_PATH}, "effect": "server_error", "when": {"times": 1}}
+        {"match": {"path_regex": ACTIONS_PATH}, "when": {"times": 1}, "effect": "server_error"}
     )
-    task = FakeTask()
+    _run_task(stopping)
+    row = fresh(stopping)
+    assert (row.state, row.operation_phase) == (State.UPDATING, Phase.PENDING)
+    assert row.operation_error == "DigitalOcean had an internal error (500): Unexpected server-side error"
+    assert 2.0 <= sent[-1][1] <= 2.2 and sent[-1][2] == "default"  # a first step, with jitter
 
-    with pytest.raises(Retry):
-        _advance_begin(task, stopping)
-
-    assert task.countdowns == [poll_delay(0)]
-    assert _state(stopping) == (State.UPDATING, RuntimeState.STOPPING, "")
-    _advance_begin(FakeTask(retries=1), stopping)  # the retry
+    _run_task(stopping)
     assert _action_posts(emulator_server) == [500, 201]
-    assert len(polls) == 1
+    assert fresh(stopping).operation_phase == Phase.AWAITING
 
 
-def test_a_rate_limited_call_is_retried_when_digitalocean_says(emulator_server, stopping, polls, settings):
+def test_a_rate_limited_call_is_retried_when_digitalocean_says(emulator_server, stopping, sent, settings):
     settings.DIGITALOCEAN_RATE_LIMIT_RETRY = 42.0  # only when DigitalOcean says nothing believable
     emulator_server.control.add_faults({"match": {"path_regex": ACTIONS_PATH}, "effect": "rate_limited"})
-    task = FakeTask()
-
-    with pytest.raises(Retry):
-        _advance_begin(task, stopping)
-
-    assert task.countdowns == [60.0]  # the answer's Retry-After
-    assert polls == []
+    _run_task(stopping)
+    assert 60.0 <= sent[-1][1] <= 66.0  # the answer's Retry-After, with jitter
 
 
-def test_a_poll_is_retried_however_often_it_failed_before(emulator_server, stopping, polls):
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-    emulator_server.control.add_faults({"effect": "drop_connection"})
-    task = FakeTask(retries=500, max_retries=None)
+def test_following_an_action_is_retried_however_often_it_failed_before(
+    emulator_server, stopping, sent, settings
+):
+    settings.DROPLET_FIRST_STEP_MAX_RETRIES = 2
+    _run_task(stopping)  # the action is sent
+    emulator_server.control.add_faults({"match": {"path_regex": r"/actions/\d+$"}, "effect": "server_error"})
+    for _ in range(5):
+        _run_task(stopping)
+    assert fresh(stopping).state == State.UPDATING
+    assert len(sent) == 6
 
-    with pytest.raises(Retry):
-        droplet_tasks._advance(task, droplet_tasks.droplet_operation_poll, stopping.pk, "stop", {}, attempt=9)
 
-    assert task.countdowns == [poll_delay(9)]
-    assert fresh(stopping).state == State.UPDATING  # the deadline, not a retry count, ends a poll
-
-
-def test_after_the_last_retry_the_droplet_is_erred_with_the_errors_message(emulator_server, stopping, polls):
+def test_after_the_last_retry_of_its_first_request_the_droplet_is_erred_with_the_errors_message(
+    emulator_server, stopping, sent, settings
+):
+    settings.DROPLET_FIRST_STEP_MAX_RETRIES = 3
     emulator_server.control.add_faults({"match": {"path_regex": ACTIONS_PATH}, "effect": "server_error"})
-
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    assert _action_posts(emulator_server) == [500] * (1 + BEGIN_MAX_RETRIES)
+    for _ in range(4):
+        _run_task(stopping)
+    assert _action_posts(emulator_server) == [500] * 4
     message = "DigitalOcean had an internal error (500): Unexpected server-side error"
     assert _state(stopping) == (State.ERRED, RuntimeState.ONLINE, message)
-    assert polls == []
+    assert fresh(stopping).operation == ""
 
 
-def test_a_rejected_request_fails_at_once(emulator_server, stopping, polls):
-    emulator_server.control.out_of_band(int(stopping.backend_id), status="off")
-
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
+def test_a_rejected_request_fails_at_once(emulator_server, stopping, sent):
+    emulator_server.control.add_faults(
+        {
+            "match": {"path_regex": ACTIONS_PATH},
+            "effect": {"status": 422, "body": {"id": "unprocessable_entity", "message": "Not today."}},
+        }
+    )
+    _run_task(stopping)
     assert _action_posts(emulator_server) == [422]
-    message = "DigitalOcean rejected the request: Droplet is already powered off."
-    assert _state(stopping) == (State.ERRED, RuntimeState.ONLINE, message)
-
-
-def test_a_refused_token_fails_at_once_and_is_never_named(emulator_server, stopping, polls):
-    emulator_server.control.configure(tokens=["the-only-good-token"])
-
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    assert len(emulator_server.control.requests()) == 1
-    state, _, message = _state(stopping)
-    assert (state, message) == (State.ERRED, "DigitalOcean refused the token: Unable to authenticate you.")
-    assert emulator_server.token not in message
-
-
-def test_a_droplet_gone_from_digitalocean_fails_at_once(emulator_server, stopping, polls):
-    emulator_server.control.out_of_band(int(stopping.backend_id), delete=True)
-
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    assert _action_posts(emulator_server) == [404]
     assert _state(stopping) == (
         State.ERRED,
         RuntimeState.ONLINE,
-        "The droplet no longer exists on DigitalOcean.",
+        "DigitalOcean rejected the request: Not today.",
     )
+    assert sent == []
+
+
+def test_a_refused_token_fails_at_once_and_is_never_named(emulator_server, stopping, sent):
+    emulator_server.control.configure(tokens=["the-only-good-token"])
+    _run_task(stopping)
+    assert len(emulator_server.control.requests()) == 1
+    state, runtime_state, message = _state(stopping)
+    assert (state, runtime_state) == (State.ERRED, RuntimeState.ONLINE)
+    assert message == "DigitalOcean refused the token: Unable to authenticate you."
+    assert emulator_server.token not in message
+
+
+def test_a_droplet_gone_from_digitalocean_fails_at_once(emulator_server, stopping, sent):
+    emulator_server.core.delete_droplet(int(stopping.backend_id))
+    _run_task(stopping)
+    assert _state(stopping)[::2] == (State.ERRED, "The droplet no longer exists on DigitalOcean.")
 
 
 def test_a_bug_fails_the_droplet_with_a_generic_message_and_keeps_the_traceback_for_staff(
-    emulator_server, stopping, polls, monkeypatch
+    emulator_server, stopping, sent, monkeypatch
 ):
-    def broken_step(**kwargs):
-        raise ZeroDivisionError("a bug in our code")
+    from droplets import strategies
 
-    monkeypatch.setattr(droplet_tasks, "droplet_operation_begin", broken_step)
+    def broken(self, step):
+        raise ZeroDivisionError("our bug")
 
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    droplet = Droplet.objects.get(pk=stopping.pk)
-    assert (droplet.state, droplet.error_message) == (
+    monkeypatch.setattr(strategies.StopStrategy, "send", broken)
+    _run_task(stopping)
+    row = fresh(stopping)
+    assert (row.state, row.error_message) == (
         State.ERRED,
         "The stop failed because of an internal error; operators have the details.",
     )
-    assert droplet.error_traceback.startswith("Traceback (most recent call last):")
-    assert "ZeroDivisionError: a bug in our code" in droplet.error_traceback
-    assert polls == []
+    assert "ZeroDivisionError: our bug" in row.error_traceback
 
 
-def test_a_task_for_a_droplet_no_longer_in_that_operation_does_nothing(emulator_server, stopping, polls):
-    Droplet.objects.filter(pk=stopping.pk).update(state=State.OK, operation="", operation_started=None)
-
-    droplet_operation_task.apply(args=(stopping.pk, "stop", {}))
-
-    assert emulator_server.control.requests() == []
-    assert polls == []
-    assert fresh(stopping).state == State.OK
+def test_a_message_for_an_older_generation_does_nothing(emulator_server, stopping, sent):
+    """A redelivered message, a chain beat resumed, a slow duplicate: only the current generation acts."""
+    generation = fresh(stopping).operation_generation
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is not None
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is None  # the same message again
+    assert _action_posts(emulator_server) == [201]
 
 
-def test_the_poll_delay_grows_and_is_capped(settings):
-    settings.DROPLET_POLL_INITIAL, settings.DROPLET_POLL_FACTOR, settings.DROPLET_POLL_MAX = 2.0, 1.5, 30.0
-
-    delays = [poll_delay(attempt) for attempt in range(12)]
-
-    assert delays[:3] == [2.0, 3.0, 4.5]
-    assert delays == sorted(delays)
-    assert max(delays) == delays[-1] == 30.0
+def test_a_step_for_a_droplet_whose_operation_ended_does_nothing(emulator_server, stopping, sent):
+    Droplet.objects.filter(pk=stopping.pk).update(state=State.OK, operation="")
+    _run_task(stopping)
+    assert _action_posts(emulator_server) == [] and sent == []
 
 
-def test_a_database_that_does_not_answer_is_retried_not_called_a_bug(stopping):
-    def locked(**kwargs):
+def test_the_poll_delay_grows_and_is_capped(emulator_server, stopping, settings, sent):
+    settings.DROPLET_POLL_INITIAL, settings.DROPLET_POLL_FACTOR, settings.DROPLET_POLL_MAX = 1.0, 2.0, 5.0
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    for _ in range(6):
+        _run_task(stopping)
+    assert [countdown for _, countdown, _ in sent] == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    assert fresh(stopping).operation_attempts == 6  # the row counts them, not the message
+
+
+def test_a_database_that_does_not_answer_is_retried_not_called_a_bug(stopping, monkeypatch):
+    def unavailable(**kwargs):
         raise db.OperationalError("database is locked")
 
-    task = FakeTask(retries=2)
-    with pytest.raises(Retry):
-        droplet_tasks._advance(task, locked, stopping.pk, "stop", {}, attempt=2)
-    assert task.countdowns == [poll_delay(2)]
-    assert fresh(stopping).state == State.UPDATE_SCHEDULED  # not ERRED "internal error"
-
-    spent = FakeTask(retries=BEGIN_MAX_RETRIES)
-    with pytest.raises(db.OperationalError):  # past the retries: the reaper acts at the deadline
-        droplet_tasks._advance(spent, locked, stopping.pk, "stop", {}, attempt=2)
+    monkeypatch.setattr("tasks.droplets.droplet_advance", unavailable)
+    retried = []
+    monkeypatch.setattr(
+        droplet_advance_task, "retry", lambda **kw: retried.append(kw) or RuntimeError("retry")
+    )
+    with pytest.raises(RuntimeError, match="retry"):
+        droplet_advance_task.run(stopping.pk, fresh(stopping).operation_generation)
+    assert retried and fresh(stopping).state == State.UPDATE_SCHEDULED

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from droplets import services
-from droplets.backend.errors import RejectedError, TransientError
-from droplets.execution import droplet_backend_tag, droplet_operation_begin
+from droplets.execution import droplet_advance, droplet_backend_tag
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
 from tests.fixtures.backend import (
@@ -19,9 +18,9 @@ from tests.fixtures.backend import (
     make_backend,
     make_droplet_on_do,
     make_scheduled_create,
-    poll,
     run_operation,
     schedule,
+    step,
 )
 from tests.fixtures.droplets import make_ssh_key
 from tests.fixtures.factories import make_user
@@ -34,8 +33,9 @@ def _state(droplet):
     return droplet.state, droplet.runtime_state, droplet.error_message
 
 
-def _begin(droplet, operation_name, params=None):
-    return droplet_operation_begin(droplet_id=droplet.pk, operation_name=operation_name, params=params or {})
+def _begin(droplet, operation_name=None):
+    """The operation's first step (the operation is the one scheduled on the row)."""
+    return step(droplet)
 
 
 def _on_do(emulator, droplet) -> dict:
@@ -67,19 +67,22 @@ def test_create_saves_the_backend_id_at_once_and_the_rest_on_completion(
     droplet = make_scheduled_create(emulated_catalog, project)
     emulator_server.control.add_faults({"match": {"action_type": "create"}, "effect": "stuck_action"})
 
-    params = _begin(droplet, "create")
-    params = poll(droplet, "create", params)
+    _begin(droplet, "create")
+    assert step(droplet) is not None  # the create action is still in progress
 
     row = fresh(droplet)
-    assert params == {}
-    assert (row.state, row.runtime_state) == (State.CREATING, RuntimeState.PROVISIONING)
+    assert (row.state, row.runtime_state, row.operation_phase) == (
+        State.CREATING,
+        RuntimeState.PROVISIONING,
+        "awaiting",
+    )
     remote = _on_do(emulator_server, droplet)
     assert row.backend_id == str(remote["id"]) and row.action_id
     assert remote["tags"] == [droplet_backend_tag(droplet)]
     assert (row.external_ips, row.cores, row.image_name) == ([], 0, "")
 
     emulator_server.control.complete_actions()
-    assert poll(droplet, "create", params) is None
+    assert step(droplet) is None
 
     row, remote = fresh(droplet), _on_do(emulator_server, droplet)
     public = [n["ip_address"] for n in remote["networks"]["v4"] if n["type"] == "public"]
@@ -101,7 +104,7 @@ def test_a_redelivered_create_makes_one_droplet(emulator_server, emulated_catalo
 
     assert len(droplets_on_do(emulator_server)) == 1
     emulator_server.control.complete_actions()
-    assert run_operation(droplet, "create") is None
+    assert run_operation(droplet) is None
     assert len(droplets_on_do(emulator_server)) == 1
     assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
 
@@ -120,10 +123,15 @@ def test_a_create_that_died_after_digitalocean_made_the_droplet_adopts_it(
         tag=droplet_backend_tag(droplet),
         ssh_key=None,
     )
-    Droplet.objects.filter(pk=droplet.pk).update(state=State.CREATING)
+    # The row says a create was sent and its answer never came.
+    Droplet.objects.filter(pk=droplet.pk).update(
+        state=State.CREATING,
+        operation_phase="sending",
+        operation_params={**droplet.operation_params, "sent_at": timezone.now().isoformat()},
+    )
     emulator_server.control.clear_requests()
 
-    assert run_operation(droplet, "create") is None
+    assert run_operation(droplet) is None
 
     assert len(droplets_on_do(emulator_server)) == 1
     assert not [e for e in emulator_server.control.requests() if e["method"] == "POST"]
@@ -141,13 +149,15 @@ def test_a_create_whose_answer_timed_out_adopts_the_droplet_on_the_retry(
         {"match": {"method": "POST", "path_regex": "^/v2/droplets$"}, "effect": {"latency_ms": 400}}
     )
 
-    with pytest.raises(TransientError):
-        _begin(droplet, "create")  # DigitalOcean creates the droplet, but its answer comes too late
+    # DigitalOcean creates the droplet, but its answer comes too late: retried, as a create that may have
+    # landed.
+    assert _begin(droplet, "create") is not None
+    assert fresh(droplet).operation_phase == "sending"
     deadline = time.monotonic() + 5
     while not droplets_on_do(emulator_server) and time.monotonic() < deadline:
         time.sleep(0.05)
 
-    assert run_operation(droplet, "create") is None  # the task's retry
+    assert run_operation(droplet) is None  # the task's retry
     assert len(droplets_on_do(emulator_server)) == 1
     assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
 
@@ -159,7 +169,7 @@ def test_droplets_created_with_the_same_ssh_key_add_it_to_the_account_once(
     droplets = [make_scheduled_create(emulated_catalog, project, ssh_public_key=key) for _ in range(2)]
 
     for droplet in droplets:
-        assert run_operation(droplet, "create") is None
+        assert run_operation(droplet) is None
 
     assert [_state(droplet)[0] for droplet in droplets] == [State.OK, State.OK]
     on_account = [k for k in emulator_server.control.state()["ssh_keys"] if k["public_key"] == key.public_key]
@@ -189,8 +199,8 @@ def test_an_errored_action_fails_the_operation_at_once(
     schedule(droplet, operation)
     emulator_server.control.add_faults({"match": {"action_type": action_type}, "effect": "action_errored"})
 
-    params = _begin(droplet, operation)
-    assert poll(droplet, operation, params) is None  # the first look at the action ends it
+    _begin(droplet, operation)
+    assert step(droplet) is None  # the first look at the action ends it
 
     message = f"DigitalOcean could not {verb} the droplet: its {action_type} action failed."
     assert _state(droplet) == (State.ERRED, runtime_before, message)
@@ -203,7 +213,7 @@ def test_a_stop_whose_shutdown_errors_powers_the_droplet_off(emulator_server, em
     schedule(droplet, "stop")
     emulator_server.control.add_faults({"match": {"action_type": "shutdown"}, "effect": "action_errored"})
 
-    assert run_operation(droplet, "stop") is None
+    assert run_operation(droplet) is None
 
     assert _state(droplet) == (State.OK, RuntimeState.OFFLINE, "")
     assert sorted(_actions_on_do(emulator_server, droplet)) == ["power_off", "shutdown"]
@@ -217,7 +227,7 @@ def test_a_stop_fails_when_even_the_power_off_errors(emulator_server, emulated_c
             {"match": {"action_type": action_type}, "effect": "action_errored"}
         )
 
-    assert run_operation(droplet, "stop") is None
+    assert run_operation(droplet) is None
 
     message = "DigitalOcean could not stop the droplet: its power_off action failed."
     assert _state(droplet) == (State.ERRED, RuntimeState.ONLINE, message)
@@ -233,11 +243,11 @@ def test_a_retried_action_whose_first_answer_was_lost_follows_the_first_action(
     first = make_backend(emulator_server).power_on(droplet.backend_id)  # the lost attempt
     Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING)
 
-    params = _begin(droplet, "start")
+    _begin(droplet, "start")
 
     assert fresh(droplet).action_id == first
     emulator_server.control.complete_actions()
-    assert run_operation(droplet, "start", params) is None
+    assert run_operation(droplet) is None
     assert _state(droplet) == (State.OK, RuntimeState.ONLINE, "")
 
 
@@ -259,10 +269,10 @@ def test_a_retry_whose_first_attempt_already_did_the_work_adopts_it_and_succeeds
     emulator_server.control.complete_actions()
     Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING)
 
-    params = _begin(droplet, operation)
+    _begin(droplet, operation)
 
     assert fresh(droplet).action_id == first
-    assert run_operation(droplet, operation, params) is None
+    assert run_operation(droplet) is None
     assert _state(droplet) == (State.OK, ends, "")
 
 
@@ -276,39 +286,75 @@ def test_a_refusal_with_no_action_of_ours_to_adopt_fails_with_digitaloceans_reas
     emulator_server.control.complete_actions()
     Droplet.objects.filter(pk=droplet.pk).update(operation_started=timezone.now() + timedelta(minutes=5))
 
-    with pytest.raises(
-        RejectedError, match=r"^DigitalOcean rejected the request: Droplet is already powered on"
-    ):
-        _begin(droplet, "start")
+    assert _begin(droplet, "start") is None
+    assert _state(droplet) == (
+        State.ERRED,
+        RuntimeState.OFFLINE,
+        "DigitalOcean rejected the request: Droplet is already powered on.",
+    )
 
 
 def test_an_errored_create_fails_it(emulator_server, emulated_catalog, project):
     droplet = make_scheduled_create(emulated_catalog, project)
     emulator_server.control.add_faults({"match": {"action_type": "create"}, "effect": "action_errored"})
 
-    assert run_operation(droplet, "create") is None
+    assert run_operation(droplet) is None
 
     message = "DigitalOcean could not create the droplet: its create action failed."
     assert _state(droplet) == (State.ERRED, RuntimeState.ERROR, message)
     assert fresh(droplet).backend_id  # kept: the droplet may exist on DigitalOcean and can be deleted
 
 
-def test_a_stuck_action_is_polled_until_the_deadline_then_fails(emulator_server, online):
+def _past_the_deadline(droplet):
+    Droplet.objects.filter(pk=droplet.pk).update(operation_deadline=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_stuck_action_is_polled_past_the_deadline_once_then_fails_saying_what_is_known(
+    emulator_server, online
+):
     schedule(online, "stop")
     emulator_server.control.add_faults({"effect": "stuck_action"})
 
-    params = _begin(online, "stop")
+    _begin(online, "stop")
     for _ in range(3):
-        params = poll(online, "stop", params)
-        assert params is not None
+        assert step(online) is not None
     assert _state(online) == (State.UPDATING, RuntimeState.STOPPING, "")
 
-    Droplet.objects.filter(pk=online.pk).update(
-        operation_started=timezone.now() - timedelta(minutes=10, seconds=1)
+    _past_the_deadline(online)
+    assert step(online) is not None  # DigitalOcean is still at it: one more deadline
+    assert fresh(online).operation_deadline > timezone.now() + timedelta(minutes=9)
+    _past_the_deadline(online)
+    assert step(online) is None
+    message = (
+        "DigitalOcean did not finish the stop within 20 minutes; it was still in progress there. "
+        "Pull the droplet once it has finished to bring it in step."
     )
-    assert poll(online, "stop", params) is None
-    message = "DigitalOcean did not finish the stop within 10 minutes."
     assert _state(online) == (State.ERRED, RuntimeState.ONLINE, message)
+
+
+def test_an_action_that_finished_just_before_the_deadline_completes_after_it(emulator_server, online):
+    """The look comes first: a resize (here a stop) DigitalOcean finished is done, whatever the clock says."""
+    schedule(online, "stop")
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    _begin(online, "stop")
+    emulator_server.control.complete_actions()
+    _past_the_deadline(online)
+
+    assert step(online) is None
+    assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
+
+
+def test_a_first_request_never_sent_by_the_deadline_is_not_sent_after_it(emulator_server, online):
+    schedule(online, "restart")
+    _past_the_deadline(online)
+
+    assert step(online) is None
+    assert _actions_on_do(emulator_server, online) == []
+    assert _state(online) == (
+        State.ERRED,
+        RuntimeState.ONLINE,
+        "The restart could not be sent to DigitalOcean within 10 minutes.",
+    )
 
 
 def test_a_shutdown_the_guest_ignores_is_followed_by_a_power_off_after_the_graceful_deadline(
@@ -318,17 +364,17 @@ def test_a_shutdown_the_guest_ignores_is_followed_by_a_power_off_after_the_grace
     schedule(online, "stop")
     emulator_server.control.add_faults({"effect": "shutdown_noop"})
 
-    params = _begin(online, "stop")
-    params = poll(online, "stop", params)
-    assert params == {}  # still on, but the guest gets its graceful minute
+    _begin(online, "stop")
+    step(online)
+    assert "forced" not in fresh(online).operation_params  # still on, but the guest gets its graceful minute
     assert _actions_on_do(emulator_server, online) == ["shutdown"]
 
     Droplet.objects.filter(pk=online.pk).update(operation_started=timezone.now() - timedelta(seconds=61))
-    params = poll(online, "stop", params)
-    assert params == {"forced": True}
+    step(online)
+    assert fresh(online).operation_params == {"forced": True}
     assert _actions_on_do(emulator_server, online) == ["shutdown", "power_off"]
 
-    assert poll(online, "stop", params) is None
+    assert step(online) is None
     assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
     assert fresh(online).start_time is None
 
@@ -337,14 +383,13 @@ def test_a_status_that_lags_behind_the_finished_action_is_waited_for(emulator_se
     schedule(offline, "start")
     emulator_server.control.add_faults({"match": {"action_type": "power_on"}, "effect": {"status_lag_s": 60}})
 
-    params = _begin(offline, "start")
+    _begin(offline, "start")
     for _ in range(3):
-        params = poll(offline, "start", params)
-        assert params == {}
+        assert step(offline) is not None
     assert _state(offline) == (State.UPDATING, RuntimeState.STARTING, "")
 
     emulator_server.control.advance_clock(61)
-    assert poll(offline, "start", params) is None
+    assert step(offline) is None
     assert _state(offline) == (State.OK, RuntimeState.ONLINE, "")
 
 
@@ -355,13 +400,13 @@ def test_a_status_lagging_past_the_graceful_deadline_is_not_taken_for_an_ignored
     schedule(online, "stop")
     emulator_server.control.add_faults({"match": {"action_type": "shutdown"}, "effect": {"status_lag_s": 60}})
 
-    params = poll(online, "stop", _begin(online, "stop"))
-    params = poll(online, "stop", params)  # DigitalOcean refused the power off: the droplet is off already
+    _begin(online, "stop")
+    step(online)
+    assert step(online) is not None  # DigitalOcean refused the power off: the droplet is off already
 
-    assert params is not None
     assert _state(online) == (State.UPDATING, RuntimeState.STOPPING, "")
     emulator_server.control.advance_clock(61)
-    assert poll(online, "stop", params) is None
+    assert step(online) is None
     assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
 
 
@@ -372,14 +417,13 @@ def test_delete_keeps_polling_while_digitalocean_still_lists_the_droplet(emulato
     schedule(online, "delete")
     emulator_server.control.add_faults({"effect": {"delete_lag_s": 60}})
 
-    params = _begin(online, "delete")
-    params = poll(online, "delete", params)
-    assert params == {}
+    _begin(online, "delete")
+    assert step(online) is not None
     assert _on_do(emulator_server, online)["status"] == "archive"
     assert fresh(online).state == State.DELETING
 
     emulator_server.control.advance_clock(61)
-    assert poll(online, "delete", params) is None
+    assert step(online) is None
     assert fresh(online) is None
 
 
@@ -396,13 +440,14 @@ def test_delete_while_an_action_is_pending_waits_for_it(emulator_server, online)
     make_backend(emulator_server).reboot(online.backend_id)  # started elsewhere, still running
     schedule(online, "delete")
 
-    params = _begin(online, "delete")
-    assert params == {"destroy_pending": True}
-    assert poll(online, "delete", params) == params  # still refused
+    assert _begin(online, "delete") is not None
+    assert fresh(online).operation_phase == "pending"  # the destroy was refused: it is sent again
+    assert step(online) is not None  # still refused
+    assert fresh(online).operation_phase == "pending"
     emulator_server.control.clear_faults()
     emulator_server.control.complete_actions()
 
-    assert run_operation(online, "delete") is None
+    assert run_operation(online) is None
     assert fresh(online) is None
     assert droplets_on_do(emulator_server) == []
 
@@ -415,17 +460,17 @@ def test_resize_changes_the_size_only_once_complete_and_the_disk_only_when_asked
     emulator_server, emulated_catalog, offline, disk, new_disk
 ):
     new_size = emulated_catalog.sizes["s-2vcpu-2gb"]
-    schedule(offline, "resize")
+    schedule(offline, "resize", size=new_size.backend_id, disk=disk)
     emulator_server.control.add_faults({"effect": "stuck_action"})
 
-    params = _begin(offline, "resize", {"size": new_size.backend_id, "disk": disk})
-    params = poll(offline, "resize", params)
+    _begin(offline, "resize")
+    step(offline)
     row = fresh(offline)
     assert (row.state, row.runtime_state) == (State.UPDATING, RuntimeState.RESIZING)
     assert (row.cores, row.ram, row.disk, row.size.backend_id) == (1, 1 * GiB, 25 * GiB, "s-1vcpu-1gb")
 
     emulator_server.control.complete_actions()
-    assert poll(offline, "resize", params) is None
+    assert step(offline) is None
 
     row = fresh(offline)
     assert (row.state, row.runtime_state, row.error_message) == (State.OK, RuntimeState.OFFLINE, "")
@@ -434,9 +479,9 @@ def test_resize_changes_the_size_only_once_complete_and_the_disk_only_when_asked
 
 
 def test_rename(emulator_server, online):
-    schedule(online, "rename")
+    schedule(online, "rename", name="renamed", old_name=online.name)
 
-    assert run_operation(online, "rename", {"name": "renamed"}) is None
+    assert run_operation(online) is None
 
     assert _on_do(emulator_server, online)["name"] == "renamed"
     assert (fresh(online).name, *_state(online)) == ("renamed", State.OK, RuntimeState.ONLINE, "")
@@ -446,7 +491,7 @@ def test_pull_brings_in_changes_made_outside(emulator_server, emulated_catalog, 
     emulator_server.control.out_of_band(int(online.backend_id), status="off", size_slug="s-2vcpu-2gb")
     schedule(online, "pull")
 
-    assert run_operation(online, "pull") is None
+    assert run_operation(online) is None
 
     row = fresh(online)
     assert (row.state, row.runtime_state, row.start_time) == (State.OK, RuntimeState.OFFLINE, None)
@@ -458,7 +503,7 @@ def test_pull_of_a_droplet_deleted_outside_fails_it(emulator_server, online):
     emulator_server.control.out_of_band(int(online.backend_id), delete=True)
     schedule(online, "pull")
 
-    assert run_operation(online, "pull") is None
+    assert run_operation(online) is None
 
     state, _, message = _state(online)
     assert state == State.ERRED and "no longer exists" in message
@@ -480,13 +525,13 @@ def test_an_operators_recovery_during_polling_ends_the_operation_quietly(
 ):
     schedule(online, "stop")
     emulator_server.control.add_faults({"effect": "stuck_action"})
-    params = poll(online, "stop", _begin(online, "stop"))
-    assert params is not None
+    _begin(online, "stop")
+    generation = fresh(online).operation_generation  # the message for the next step, already sent
 
     intervene(droplet=fresh(online))
     emulator_server.control.complete_actions()
 
-    assert poll(online, "stop", params) is None
+    assert droplet_advance(droplet_id=online.pk, generation=generation) is None
     row = fresh(online)
     assert (None if row is None else (row.state, row.error_message)) == expected
     if row is not None:

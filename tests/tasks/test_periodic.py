@@ -14,7 +14,7 @@ from droplets.backend.errors import TransientError
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
 from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
-from tasks.droplets import droplet_poll_task
+from tasks.droplets import droplet_advance_task
 from tasks.management.commands.setup_periodic_tasks import SCHEDULE
 from tasks.periodic import (
     catalog_pull_task,
@@ -23,7 +23,14 @@ from tasks.periodic import (
     droplet_resume_stalled_task,
 )
 from tasks.structure import SYNC_MAX_RETRIES, service_settings_sync_task
-from tests.fixtures.backend import fresh, make_backend, make_droplet_on_do, make_emulated_settings, schedule
+from tests.fixtures.backend import (
+    fresh,
+    make_backend,
+    make_droplet_on_do,
+    make_emulated_settings,
+    schedule,
+    step,
+)
 from tests.fixtures.droplets import make_catalog
 from waldur_do.structure.models import ServiceSettings
 
@@ -150,6 +157,7 @@ def test_operations_past_their_deadline_and_grace_are_failed(
     Droplet.objects.filter(pk=lost_stop.pk).update(state=State.UPDATING, runtime_state=RuntimeState.STOPPING)
     schedule(recent_stop, "stop", started=now - timedelta(minutes=14))
     schedule(lost_create, "create", started=now - timedelta(minutes=15 + 5, seconds=1))
+    Droplet.objects.update(operation_lease_until=now - timedelta(seconds=1))  # nobody holds them
 
     assert droplet_fail_overdue() == 2
     droplet_fail_overdue_task.apply()
@@ -172,6 +180,7 @@ def test_deadlines_and_the_grace_are_settings(emulator_server, on_do, project, e
     overdue, within = on_do(), on_do()
     schedule(overdue, "stop", started=now - timedelta(minutes=2, seconds=31))
     schedule(within, "stop", started=now - timedelta(minutes=2, seconds=29))
+    Droplet.objects.update(operation_lease_until=now - timedelta(seconds=1))
 
     assert droplet_fail_overdue() == 1
     assert "stop did not finish within 2 minutes" in fresh(overdue).error_message
@@ -311,26 +320,35 @@ def test_setting_up_the_schedule_twice_gives_the_same_rows(db):
 # --- resuming a chain of polls that stopped ---------------------------------------------------------------
 
 
-def test_a_stalled_operation_is_resumed_and_then_finishes(emulator_server, on_do, monkeypatch):
-    """The worker's next poll never reached the broker: beat sends a new one, and the stop completes."""
+def test_operations_no_worker_holds_are_sent_on_and_then_finish(emulator_server, on_do, monkeypatch):
+    """A step that never reached a worker (a lost message, a broker that was down when the request came) or
+    whose worker was lost: once its lease has passed, beat sends it on, and the stop completes."""
     now = timezone.now()
-    stalled, watched, overdue, waiting = on_do(), on_do(), on_do(), on_do()
-    for droplet, started, polled in (
-        (stalled, now - timedelta(minutes=7), now - timedelta(minutes=6)),
-        (watched, now - timedelta(minutes=7), now - timedelta(seconds=20)),
-        (overdue, now - timedelta(minutes=11), now - timedelta(minutes=6)),
+    lost, held, overdue, never_sent = on_do(), on_do(), on_do(), on_do()
+    for droplet, started, lease_until in (
+        (lost, now - timedelta(minutes=7), now - timedelta(seconds=1)),
+        (held, now - timedelta(minutes=7), now + timedelta(seconds=30)),
+        (overdue, now - timedelta(minutes=16), now - timedelta(minutes=1)),
+        (never_sent, now - timedelta(minutes=3), now - timedelta(seconds=1)),
     ):
         schedule(droplet, "stop", started=started)
-        Droplet.objects.filter(pk=droplet.pk).update(state=State.UPDATING, last_polled=polled)
-    schedule(waiting, "stop", started=now - timedelta(minutes=7))  # not claimed by a worker: not a poll's job
+        Droplet.objects.filter(pk=droplet.pk).update(operation_lease_until=lease_until)
+    Droplet.objects.filter(pk=lost.pk).update(state=State.UPDATING, operation_phase="awaiting")
     sent = []
-    monkeypatch.setattr(droplet_poll_task, "apply_async", lambda args: sent.append(args))
+    monkeypatch.setattr(droplet_advance_task, "apply_async", lambda args, queue: sent.append((args, queue)))
 
     droplet_resume_stalled_task.apply()
 
-    assert sent == [(stalled.pk, "stop", {})]
-    for _ in range(5):  # the stop never shut the guest down: the resumed poll powers it off, then sees it off
-        droplet_poll_task.apply(args=sent[0])
-        if fresh(stalled).state == State.OK:
-            break
-    assert (fresh(stalled).state, fresh(stalled).runtime_state) == (State.OK, RuntimeState.OFFLINE)
+    generation = {d.pk: fresh(d).operation_generation for d in (lost, never_sent)}
+    assert sorted(sent) == sorted(
+        [((lost.pk, generation[lost.pk]), "polling"), ((never_sent.pk, generation[never_sent.pk]), "default")]
+    )
+    monkeypatch.undo()
+    for droplet in (lost, never_sent):
+        for _ in range(6):  # the resumed stop looks for the shutdown it may have sent, then follows it
+            step(droplet)
+            emulator_server.control.complete_actions()
+            if fresh(droplet).state == State.OK:
+                break
+        assert (fresh(droplet).state, fresh(droplet).runtime_state) == (State.OK, RuntimeState.OFFLINE)
+    assert fresh(held).state == State.UPDATE_SCHEDULED and fresh(overdue).state == State.UPDATE_SCHEDULED

@@ -1,0 +1,77 @@
+"""A claimed step of a droplet's operation, and what a strategy's step returns (see execution.py)."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from .backend.base import BackendDroplet
+from .models import Droplet
+from .states import Operation, Phase
+
+
+class Step:
+    """One claimed step of one droplet's operation: what the strategy reads and the writes it may make."""
+
+    def __init__(self, droplet: Droplet, operation: Operation, backend):
+        self.droplet = droplet
+        self.operation = operation
+        self.backend = backend
+        self.past_deadline = False  # then a strategy only looks: nothing new is sent
+
+    @property
+    def params(self) -> dict:
+        return self.droplet.operation_params
+
+    @property
+    def phase(self) -> str:
+        return self.droplet.operation_phase
+
+    def save(self, **fields) -> bool:
+        """Writes `fields` if the operation is still ours; False when it was ended or taken over meanwhile."""
+        fields["modified"] = timezone.now()
+        written = droplet_in_operation(self.droplet).update(**fields)
+        for name, value in fields.items():
+            setattr(self.droplet, name, value)
+        return bool(written)
+
+    def enter(self, phase: str, **fields) -> bool:
+        """Moves to `phase`. Following DigitalOcean starts a new count of attempts (its polls start quick
+        again); before that, every try at the first request counts towards its retry limit."""
+        if phase == Phase.AWAITING:
+            fields["operation_attempts"] = 0
+        return self.save(operation_phase=phase, **fields)
+
+    def update_params(self, **params) -> bool:
+        return self.save(operation_params={**self.params, **params})
+
+
+# What a strategy's step returns.
+@dataclass(frozen=True)
+class Poll:
+    """Look again later (DigitalOcean is still working): after the poll backoff, or `after` seconds."""
+
+    after: float | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """The operation succeeded; `current` is the droplet as DigitalOcean reports it (None: delete the row)."""
+
+    current: BackendDroplet | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+def droplet_in_operation(droplet: Droplet):
+    """The droplet row, while its operation is still the one this step claimed."""
+    return Droplet.objects.filter(
+        pk=droplet.pk, operation=droplet.operation, operation_generation=droplet.operation_generation
+    )
+
+
+def droplet_backend_tag(droplet: Droplet) -> str:
+    """Marks the droplet on DigitalOcean as ours, so a create that is retried finds it instead of a twin."""
+    return f"waldur-do-{droplet.uuid.hex}"

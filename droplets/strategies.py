@@ -1,0 +1,337 @@
+"""One strategy per operation: what to send to DigitalOcean, how to recognise work already done or in progress
+that a lost answer left behind, and when the operation is over.
+
+Adding an operation is one class here and one row in `states.py` (docs/operations.md, "Adding an operation").
+Each `advance` acts on the phase the row is in, so it is safe to run again after a crash at any line:
+- `pending`: nothing was sent; send it.
+- `sending`: something may have been sent without its answer reaching us: look for it on DigitalOcean (an
+  action of ours, a droplet with our tag) and adopt it, before sending again.
+- `awaiting`: follow what DigitalOcean is doing until it is done.
+A step entering `sending` is saved before the request goes out, so no crash can hide a request.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import states
+from .backend.base import SshKeySpec
+from .backend.errors import NotFoundError, RejectedError, TransientError
+from .states import Phase
+from .steps import Done, Failed, Poll, Step, droplet_backend_tag
+
+logger = logging.getLogger(__name__)
+
+# How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
+ACTION_CLOCK_SKEW = timedelta(seconds=30)
+
+
+class OperationStrategy:
+    operation: states.Operation
+
+    def advance(self, step: Step):
+        raise NotImplementedError
+
+    def at_deadline(self, step: Step):
+        """Past the deadline: look at DigitalOcean first. Done is done; still running gets the deadline once
+        more; anything else fails with what is known. Nothing new is sent any more."""
+        step.past_deadline = True
+        outcome = self.advance(step)
+        if not isinstance(outcome, Poll):
+            return outcome
+        minutes = _minutes(self.operation.deadline)
+        if not step.params.get("deadline_extended"):
+            logger.warning(
+                "Droplet %s: the %s is past its deadline but still running on DigitalOcean; waiting once",
+                step.droplet.uuid.hex,
+                self.operation.name,
+            )
+            step.save(
+                operation_deadline=timezone.now() + self.operation.deadline,
+                operation_params={**step.params, "deadline_extended": True},
+            )
+            return outcome
+        return Failed(
+            f"DigitalOcean did not finish the {self.operation.name} within {minutes * 2} minutes; it was "
+            "still in progress there. Pull the droplet once it has finished to bring it in step."
+        )
+
+    def refuse_to_send(self, step: Step):
+        """Past the deadline, a request that never went out is not sent any more."""
+        minutes = _minutes(self.operation.deadline)
+        reason = f": {step.droplet.operation_error}" if step.droplet.operation_error else "."
+        return Failed(
+            f"The {self.operation.name} could not be sent to DigitalOcean within {minutes} minutes{reason}"
+        )
+
+    def fields_on_failure(self, step: Step) -> dict:
+        """Columns to put back when the operation fails (beyond state, error and runtime state)."""
+        return {}
+
+
+class ActionStrategy(OperationStrategy):
+    """An operation that is one DigitalOcean droplet action (power_on, shutdown, resize…), done when the
+    action has completed and the droplet's status is `done_status` (None: any)."""
+
+    action_type: str
+    done_status: str | None = None
+
+    def send(self, step: Step) -> str:
+        """Sends the action; returns its id."""
+        raise NotImplementedError
+
+    def action_type_for(self, step: Step) -> str:
+        return self.action_type
+
+    def advance(self, step: Step):
+        if step.phase == Phase.AWAITING:
+            return self.follow(step)
+        if step.phase == Phase.SENDING:
+            ours = self.find_ours(step)
+            if ours is not None:
+                step.enter(Phase.AWAITING, action_id=ours.id)
+                return Poll()
+        return self.send_and_follow(step)
+
+    def send_and_follow(self, step: Step):
+        if step.past_deadline:
+            return self.refuse_to_send(step)
+        step.enter(Phase.SENDING)
+        try:
+            action_id = self.send(step)
+        except RejectedError:
+            # DigitalOcean refuses a second action while the first runs ("pending event"), or because the
+            # first already did the work ("already powered on"): an earlier attempt whose answer was lost.
+            # That action is ours, running or done: follow it.
+            ours = self.find_ours(step)
+            if ours is None:
+                raise
+            action_id = ours.id
+        except TransientError as error:
+            if not error.may_have_landed:
+                step.enter(Phase.PENDING)  # it never reached DigitalOcean: just send it again
+            raise
+        step.enter(Phase.AWAITING, action_id=action_id)
+        return Poll()
+
+    def find_ours(self, step: Step):
+        """The action an earlier attempt of this operation started, if DigitalOcean has one."""
+        return step.backend.find_recent_action(
+            step.droplet.backend_id,
+            self.action_type_for(step),
+            since=step.droplet.operation_started - ACTION_CLOCK_SKEW,
+        )
+
+    def follow(self, step: Step):
+        droplet = step.droplet
+        if droplet.action_id:
+            action = step.backend.get_action(droplet.backend_id, droplet.action_id)
+            if action.in_progress:
+                return Poll()
+            if action.errored:
+                return self.on_errored(step, action)
+            step.save(action_id="")
+        current = step.backend.get_droplet(droplet.backend_id)
+        if self.done_status and current.status != self.done_status:
+            return self.on_status_lag(step, current)
+        return Done(current)
+
+    def on_errored(self, step: Step, action):
+        return Failed(
+            f"DigitalOcean could not {self.operation.name} the droplet: its {action.type} action failed."
+        )
+
+    def on_status_lag(self, step: Step, current):
+        return Poll()  # DigitalOcean's status lags behind its finished action: look again later
+
+
+class StartStrategy(ActionStrategy):
+    operation = states.START
+    action_type = "power_on"
+    done_status = "active"
+
+    def send(self, step):
+        return step.backend.power_on(step.droplet.backend_id)
+
+
+class RestartStrategy(ActionStrategy):
+    operation = states.RESTART
+    action_type = "reboot"
+    done_status = "active"
+
+    def send(self, step):
+        return step.backend.reboot(step.droplet.backend_id)
+
+
+class StopStrategy(ActionStrategy):
+    """A graceful shutdown first; a power-off when the guest cannot shut down (the shutdown errors) or does
+    not within DROPLET_GRACEFUL_SHUTDOWN."""
+
+    operation = states.STOP
+    done_status = "off"
+
+    def action_type_for(self, step):
+        return "power_off" if step.params.get("forced") else "shutdown"
+
+    def send(self, step):
+        if step.params.get("forced"):
+            return step.backend.power_off(step.droplet.backend_id)
+        return step.backend.shutdown(step.droplet.backend_id)
+
+    def on_errored(self, step, action):
+        if step.params.get("forced"):
+            return super().on_errored(step, action)
+        return self.force(step)  # the guest could not shut itself down (no ACPI, say)
+
+    def on_status_lag(self, step, current):
+        overdue = timezone.now() > step.droplet.operation_started + settings.DROPLET_GRACEFUL_SHUTDOWN
+        if not step.params.get("forced") and overdue:
+            return self.force(step)  # the guest ignored the shutdown request
+        return Poll()
+
+    def force(self, step):
+        step.update_params(forced=True)
+        try:
+            return self.send_and_follow(step)
+        except RejectedError as error:
+            # Refused: the droplet is off already and its status lags, or another action runs. Either way,
+            # its status is watched until the deadline.
+            logger.info(
+                "Droplet %s: DigitalOcean refused the power off: %s", step.droplet.uuid.hex, error.message
+            )
+            step.enter(Phase.AWAITING, action_id="")
+            return Poll()
+
+
+class ResizeStrategy(ActionStrategy):
+    operation = states.RESIZE
+    action_type = "resize"
+    done_status = "off"
+
+    def send(self, step):
+        return step.backend.resize(
+            step.droplet.backend_id, size=step.params["size"], disk=step.params["disk"]
+        )
+
+
+class RenameStrategy(ActionStrategy):
+    operation = states.RENAME
+    action_type = "rename"
+
+    def send(self, step):
+        return step.backend.rename(step.droplet.backend_id, name=step.params["name"])
+
+    def fields_on_failure(self, step):
+        return {"name": step.params["old_name"]}  # DigitalOcean kept the old one
+
+
+class CreateStrategy(OperationStrategy):
+    """Creates the droplet tagged as ours. An answer that never came (a timeout, a dropped connection, a
+    killed worker) is never followed by a second create until a look by tag has had the time the first
+    request could take to land (DROPLET_CREATE_LANDING_WINDOW): no twins."""
+
+    operation = states.CREATE
+
+    def advance(self, step):
+        if step.phase == Phase.AWAITING:
+            return self.follow(step)
+        if step.phase == Phase.SENDING:
+            existing = step.backend.find_droplet_by_tag(droplet_backend_tag(step.droplet))
+            if existing is not None:
+                step.enter(Phase.AWAITING, backend_id=existing.id, action_id="")
+                return Poll()
+            sent_at = datetime.fromisoformat(step.params["sent_at"])
+            if timezone.now() < sent_at + settings.DROPLET_CREATE_LANDING_WINDOW:
+                return Poll()  # the first request may still land: look again before sending another
+        return self.send_and_follow(step)
+
+    def send_and_follow(self, step):
+        if step.past_deadline:
+            return self.refuse_to_send(step)
+        params = step.params
+        step.save(
+            operation_phase=Phase.SENDING,
+            operation_params={**params, "sent_at": timezone.now().isoformat()},
+        )
+        key = params.get("ssh_key")
+        try:
+            created = step.backend.create_droplet(
+                name=step.droplet.name,
+                region=params["region"],
+                size=params["size"],
+                image=params["image"],
+                user_data=step.droplet.user_data,
+                tag=droplet_backend_tag(step.droplet),
+                ssh_key=SshKeySpec(**key) if key else None,
+            )
+        except TransientError as error:
+            if not error.may_have_landed:
+                step.enter(Phase.PENDING)
+            raise
+        # Saved at once: from here on the droplet exists on DigitalOcean and must never be lost track of.
+        step.enter(Phase.AWAITING, backend_id=created.droplet_id, action_id=created.action_id)
+        return Poll()
+
+    def follow(self, step):
+        droplet = step.droplet
+        if droplet.action_id:
+            action = step.backend.get_action(droplet.backend_id, droplet.action_id)
+            if action.in_progress:
+                return Poll()
+            if action.errored:
+                return Failed("DigitalOcean could not create the droplet: its create action failed.")
+            step.save(action_id="")
+        current = step.backend.get_droplet(droplet.backend_id)
+        return Done(current) if current.status == "active" else Poll()
+
+
+class DeleteStrategy(OperationStrategy):
+    operation = states.DELETE
+
+    def advance(self, step):
+        droplet = step.droplet
+        if not droplet.backend_id:
+            return Done(None)
+        try:
+            if step.phase != Phase.AWAITING:
+                try:
+                    step.backend.destroy_droplet(droplet.backend_id)  # destroying twice is harmless
+                except RejectedError:
+                    return Poll()  # DigitalOcean refuses while an action is pending: try again later
+                step.enter(Phase.AWAITING)
+                return Poll()
+            step.backend.get_droplet(droplet.backend_id)
+        except NotFoundError:
+            return Done(None)
+        return Poll()  # still listed (DigitalOcean archives it for a while): look again later
+
+
+class PullStrategy(OperationStrategy):
+    operation = states.PULL
+
+    def advance(self, step):
+        try:
+            return Done(step.backend.get_droplet(step.droplet.backend_id))
+        except NotFoundError:
+            return Failed("The droplet no longer exists on DigitalOcean.")
+
+
+def _minutes(duration: timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+STRATEGIES = {
+    strategy.operation.name: strategy
+    for strategy in (
+        CreateStrategy(),
+        StartStrategy(),
+        StopStrategy(),
+        RestartStrategy(),
+        ResizeStrategy(),
+        RenameStrategy(),
+        DeleteStrategy(),
+        PullStrategy(),
+    )
+}
