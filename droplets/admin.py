@@ -91,8 +91,18 @@ class DropletAdmin(admin.ModelAdmin):
                     "runtime_state",
                     "error_message",
                     "error_traceback",
-                    "operation",
-                    "operation_started",
+                )
+            },
+        ),
+        (
+            "Operation in flight",
+            {
+                "fields": (
+                    ("operation", "operation_phase"),
+                    "operation_params",
+                    ("operation_started", "operation_deadline"),
+                    ("operation_lease_until", "operation_generation", "operation_attempts"),
+                    "operation_error",
                     "action_id",
                 )
             },
