@@ -151,7 +151,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     # Redis gives a dead worker's unacknowledged task to another worker after this long (the default is an
     # hour, longer than any operation's deadline). It must exceed the longest countdown a task waits (60 s).
-    else {"visibility_timeout": 600}
+    # A broker that accepts connections but never answers must not hang a request: every socket operation
+    # is bounded too, not only the connect.
+    else {"visibility_timeout": 600, "socket_timeout": 5, "socket_connect_timeout": 2}
 )
 # A request that enqueues work must not hang on an unreachable broker: fail fast, and the row says why.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

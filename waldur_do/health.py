@@ -5,6 +5,9 @@ address (`http://127.0.0.1:8000/ready/`) is answered whatever DJANGO_ALLOWED_HOS
 redirect, a session or a database transaction around it. They reveal nothing but "ok" or the kind of failure.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+
 from django.db import connection
 from django.http import JsonResponse
 
@@ -16,6 +19,10 @@ def health(request):
     return JsonResponse({"status": "ok"})
 
 
+# However the broker fails (refusing, or accepting and never answering), the probe answers within this.
+READINESS_TIMEOUT = 3.0
+
+
 def ready(request):
     """The process can do its work: the database answers and the broker takes connections. Each failure is
     named by its kind only (no hosts, no credentials)."""
@@ -23,6 +30,17 @@ def ready(request):
     if failures:
         return JsonResponse({"status": "unavailable", **failures}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def _bounded(check) -> str | None:
+    """Runs a check in a thread of its own and gives up on it after READINESS_TIMEOUT."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(check).result(timeout=READINESS_TIMEOUT)
+    except FuturesTimeout:
+        return "Timeout"
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _database_error() -> str | None:
@@ -35,6 +53,10 @@ def _database_error() -> str | None:
 
 
 def _broker_error() -> str | None:
+    return _bounded(_broker_connection_error)
+
+
+def _broker_connection_error() -> str | None:
     try:
         with celery_app.connection_for_write() as broker:
             broker.ensure_connection(max_retries=1, timeout=2)
