@@ -168,9 +168,12 @@ CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message f
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # tasks are slow network calls; don't hoard them on one worker
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Following DigitalOcean actions and beat's jobs get queues of their own (tasks/queues.py says why), so a
-# burst of either never delays a user's request.
+# Each task has its queue (tasks/queues.py says why there are three), and workers are run per queue
+# (Procfile, docker-compose.yml), so a flood of polls or a long sync never delays a user's request. A
+# droplet step that follows DigitalOcean is sent to the polling queue explicitly.
 CELERY_TASK_ROUTES = {
+    "droplets.advance": {"queue": "default"},
+    "tasks.structure.*": {"queue": "default"},
     "tasks.periodic.*": {"queue": "periodic"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -16,7 +16,18 @@ from .queues import Queue
 logger = logging.getLogger(__name__)
 
 
-@shared_task
+def periodic(job):
+    """Beat's jobs: named as beat's schedule names them, routed to their own queue (settings), and bounded
+    in time (the next run, a minute later, picks up whatever one that was cut short left)."""
+    return shared_task(
+        name=f"tasks.periodic.{job.__name__}",
+        acks_late=True,
+        soft_time_limit=540,
+        time_limit=600,
+    )(job)
+
+
+@periodic
 def droplet_inventory_sync_task():
     for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
         try:
@@ -28,7 +39,7 @@ def droplet_inventory_sync_task():
             logger.info("Inventory of %s: %d droplets brought in step", service_settings.name, changed)
 
 
-@shared_task
+@periodic
 def catalog_pull_task():
     for service_settings in ServiceSettings.objects.all():
         try:
@@ -42,7 +53,7 @@ def catalog_pull_task():
             service_settings_mark_erred(service_settings=service_settings, message=error.message)
 
 
-@shared_task
+@periodic
 def droplet_resume_stalled_task():
     """Sends on every operation no worker holds (the row is the outbox: nothing a lost message or a broker
     outage held up waits longer than a lease and a beat interval)."""
@@ -52,7 +63,7 @@ def droplet_resume_stalled_task():
         droplet_advance_task.apply_async((droplet.pk, droplet.operation_generation), queue=queue)
 
 
-@shared_task
+@periodic
 def droplet_fail_overdue_task():
     failed = droplet_fail_overdue()
     if failed:

@@ -11,7 +11,14 @@ logger = logging.getLogger(__name__)
 SYNC_MAX_RETRIES = 5
 
 
-@shared_task(bind=True, max_retries=SYNC_MAX_RETRIES)
+@shared_task(
+    name="tasks.structure.service_settings_sync_task",
+    bind=True,
+    max_retries=SYNC_MAX_RETRIES,
+    acks_late=True,  # checking a token and pulling a catalog again is harmless
+    soft_time_limit=240,
+    time_limit=300,
+)
 def service_settings_sync_task(self, service_settings_id: int):
     """Checks a service settings' token and pulls its catalog; an unreachable DigitalOcean (or an emulator
     still starting) is retried a few times before the settings are marked erred."""

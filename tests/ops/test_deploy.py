@@ -19,7 +19,7 @@ import yaml
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "worker", "beat", "demo-seed")
+APP_SERVICES = ("migrate", "web", "worker", "poller", "beat", "demo-seed")
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,10 @@ def test_no_password_is_written_in_the_compose_file(compose):
 
 
 def test_every_long_running_service_has_a_healthcheck(compose):
-    for name in ("postgres", "redis", "web", "worker", "beat", "emulator"):
+    for name in ("postgres", "redis", "web", "worker", "poller", "beat", "emulator"):
         assert compose["services"][name]["healthcheck"]["test"], name
-    assert "inspect ping" in compose["services"]["worker"]["healthcheck"]["test"][1]
+    assert "inspect ping --destination default@" in compose["services"]["worker"]["healthcheck"]["test"][1]
+    assert "inspect ping --destination polling@" in compose["services"]["poller"]["healthcheck"]["test"][1]
     assert compose["services"]["beat"]["healthcheck"]["test"][:4] == [
         "CMD",
         "python",
@@ -158,3 +159,16 @@ def test_gunicorns_access_log_never_shows_a_query_string(tmp_path):
     text = log.read_text()
     assert '"GET /health/ HTTP/1.1" 200' in text
     assert "SECRET-TOKEN" not in text
+
+
+def _queues(command: list[str]) -> set[str]:
+    return set(command[command.index("--queues") + 1].split(","))
+
+
+def test_users_requests_have_workers_of_their_own(compose):
+    """A flood of polls or a long sync must not delay a user's request: separate workers per queue."""
+    assert _queues(compose["services"]["worker"]["command"]) == {"default"}
+    assert _queues(compose["services"]["poller"]["command"]) == {"polling", "periodic"}
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    assert _queues(procfile["worker"].split()) == {"default"}
+    assert _queues(procfile["poller"].split()) == {"polling", "periodic"}
