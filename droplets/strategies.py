@@ -104,9 +104,14 @@ class ActionStrategy(OperationStrategy):
         except RejectedError:
             # DigitalOcean refuses a second action while the first runs ("pending event"), or because the
             # first already did the work ("already powered on"): an earlier attempt whose answer was lost.
-            # That action is ours, running or done: follow it.
-            ours = self.find_ours(step)
+            # That action is ours, running or done: follow it. Or DigitalOcean itself is busy with the
+            # droplet (a backup, a migration): wait for that to end, then send ours.
+            actions = step.backend.recent_actions(step.droplet.backend_id)
+            ours = self.ours_among(step, actions)
             if ours is None:
+                if any(action.in_progress for action in actions):
+                    step.enter(Phase.PENDING)
+                    return Poll()
                 raise
             action_id = ours.id
         except TransientError as error:
@@ -118,10 +123,19 @@ class ActionStrategy(OperationStrategy):
 
     def find_ours(self, step: Step):
         """The action an earlier attempt of this operation started, if DigitalOcean has one."""
-        return step.backend.find_recent_action(
-            step.droplet.backend_id,
-            self.action_type_for(step),
-            since=step.droplet.operation_started - ACTION_CLOCK_SKEW,
+        return self.ours_among(step, step.backend.recent_actions(step.droplet.backend_id))
+
+    def ours_among(self, step: Step, actions):
+        """The newest action of this operation's type that started after the operation did."""
+        since = step.droplet.operation_started - ACTION_CLOCK_SKEW
+        action_type = self.action_type_for(step)
+        return next(
+            (
+                a
+                for a in actions
+                if a.type == action_type and a.started_at is not None and a.started_at >= since
+            ),
+            None,
         )
 
     def follow(self, step: Step):

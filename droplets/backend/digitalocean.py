@@ -202,26 +202,22 @@ class DigitalOceanBackend:
                 started_at=_parse_time(getattr(action, "started_at", None)),
             )
 
-    def find_recent_action(
-        self, droplet_id: str, action_type: str, *, since: datetime
-    ) -> BackendAction | None:
-        """The droplet's newest action of this type started at or after `since`, whatever its status: what a
-        request whose answer was lost became (among the droplet's latest actions, newest first)."""
+    def recent_actions(self, droplet_id: str) -> list[BackendAction]:
+        """The droplet's latest actions, newest first (one page): ours and those DigitalOcean started."""
         with self._droplet_gone_if_not_found(), self._call() as call:
             answer = call.make(digitalocean.Manager).get_data(
                 f"droplets/{droplet_id}/actions/", params={"page": 1}
             )
         with _reading():
-            for action in answer["actions"]:
-                started_at = _parse_time(action.get("started_at"))
-                if action["type"] == action_type and started_at is not None and started_at >= since:
-                    return BackendAction(
-                        id=str(action["id"]),
-                        type=action["type"],
-                        status=action["status"],
-                        started_at=started_at,
-                    )
-        return None
+            return [
+                BackendAction(
+                    id=str(action["id"]),
+                    type=action["type"],
+                    status=action["status"],
+                    started_at=_parse_time(action.get("started_at")),
+                )
+                for action in answer["actions"]
+            ]
 
     # Plumbing
 

@@ -34,6 +34,9 @@ DEFAULT_ACTION_DURATIONS: dict[str, float] = {
     "enable_backups": 2.0,
     "disable_backups": 2.0,
     "snapshot": 2.0,
+    # Started by DigitalOcean itself (out of band), locking the droplet meanwhile.
+    "backup": 5.0,
+    "live_migrate": 5.0,
 }
 
 CREATE_ERRORED_OUTCOMES = ("off", "vanish")

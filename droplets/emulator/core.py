@@ -57,6 +57,8 @@ INVALID_NAME = "Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . an
 POWER_OFF_FIRST = "Droplet is currently on. Please power it off to run this event."
 POWER_ON_FIRST = "Droplet is currently off. Please power it on to run this event."
 # Droplet statuses in which each action type is accepted; strict_resize=False widens resize and snapshot.
+# Actions DigitalOcean starts on its own (never through the API), locking the droplet while they run.
+DIGITALOCEAN_EVENTS = ("backup", "live_migrate")
 ACCEPTED_IN: dict[str, frozenset[str]] = {
     "power_on": frozenset({"off"}),
     "power_off": frozenset({"active"}),
@@ -365,6 +367,8 @@ class EmulatorCore:
         "enable_backups": _complete_enable_backups,
         "disable_backups": _complete_disable_backups,
         "snapshot": _complete_snapshot,
+        "backup": _complete_nothing,
+        "live_migrate": _complete_nothing,
     }
 
     # Addresses ----------------------------------------------------------------------------------------------
@@ -520,19 +524,27 @@ class EmulatorCore:
         """Drift made behind the app's back, with no action recorded, as from the control panel.
 
         ``status`` ("off"/"active") and ``size_slug`` (CPU and RAM only, as the control panel's default
-        resize: the disk stays) apply at once; ``delete`` removes the droplet. ValueError on bad input.
+        resize: the disk stays) apply at once; ``delete`` removes the droplet; ``event`` ("backup",
+        "live_migrate") starts an action DigitalOcean itself runs, which locks the droplet ("pending event")
+        until it ends. ValueError on bad input.
         """
         droplet = self._live_droplet(droplet_id)
-        unknown = set(changes) - {"status", "size_slug", "delete"}
+        unknown = set(changes) - {"status", "size_slug", "delete", "event"}
         if unknown:
             raise ValueError(f"unknown out-of-band changes: {sorted(unknown)}")
         if changes.get("status") not in (None, "off", "active"):
             raise ValueError("status must be 'off' or 'active'")
         if "size_slug" in changes and changes["size_slug"] not in self._sizes:
             raise ValueError(f"unknown size {changes['size_slug']!r}")
+        if changes.get("event") not in (None, *DIGITALOCEAN_EVENTS):
+            raise ValueError(f"event must be one of {', '.join(DIGITALOCEAN_EVENTS)}")
+        if changes.get("event") and droplet.pending_action_id is not None:
+            raise ValueError("the droplet is locked by another action already")
         if changes.get("delete"):
             del self._droplets[droplet.id]
             return None
+        if changes.get("event"):
+            self._start_action(droplet, changes["event"], {})
         if "status" in changes:
             droplet.status = changes["status"]
             droplet.lagged_status = None

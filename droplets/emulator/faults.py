@@ -27,6 +27,8 @@ class CannedReply:
     headers: Mapping[str, str] = field(default_factory=dict)
     # False for the deliberately broken replies, which response validation must let through.
     spec_valid: bool = True
+    # DigitalOcean adds a request_id to most error bodies, not to all.
+    with_request_id: bool = True
 
 
 PRESETS: dict[str, CannedReply] = {
@@ -41,6 +43,25 @@ PRESETS: dict[str, CannedReply] = {
     ),
     # No "id": python-digitalocean 1.17.0 dies with IndexError on this, which the project must guard against.
     "malformed_error": CannedReply(500, {"message": "Internal server error"}, spec_valid=False),
+    # DigitalOcean words the same errors several ways (its own spec's wordings here), and not every error
+    # body carries a request_id: a client must tell them apart by status and id, never by the English.
+    "rate_limited_spec": CannedReply(
+        429,
+        {"id": "too_many_requests", "message": "API rate limit exceeded."},
+        headers={"retry-after": "30"},
+        with_request_id=False,
+    ),
+    "server_unavailable": CannedReply(
+        503, {"id": "service_unavailable", "message": "Service is currently unavailable."}
+    ),
+    "server_no_response": CannedReply(
+        500,
+        {"id": "server_error", "message": "Server was unable to give you a response."},
+        with_request_id=False,
+    ),
+    "unprocessable": CannedReply(
+        422, {"id": "unprocessable_entity", "message": "The request could not be processed."}
+    ),
 }
 CONNECTION_EFFECTS = ("drop_connection", "truncate_body")
 ACTION_EFFECTS = ("action_errored", "stuck_action", "create_errored", "shutdown_noop")

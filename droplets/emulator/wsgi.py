@@ -47,7 +47,8 @@ def _logged_body(request: Request):
 
 def _canned_response(reply: CannedReply, request_id: str) -> Response:
     if isinstance(reply.body, dict):
-        body = {**reply.body, "request_id": request_id} if "id" in reply.body else reply.body
+        with_id = "id" in reply.body and reply.with_request_id
+        body = {**reply.body, "request_id": request_id} if with_id else reply.body
         response = json_response(reply.status, body)
     else:
         response = Response(reply.body or b"", status=reply.status, content_type=reply.content_type)

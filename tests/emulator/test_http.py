@@ -449,6 +449,40 @@ class TestControlPlane:
         missing = emulator.post(f"/_emulator/droplets/{droplet_id}/out-of-band", json={"delete": True})
         assert missing.status_code == 404
 
+    def test_an_event_digitalocean_starts_itself_locks_the_droplet_until_it_ends(self, emulator):
+        droplet_id = emulator.core.seed_droplet(name="d")["id"]
+        emulator.core.add_fault_rules([{"match": {"action_type": "backup"}, "effect": "stuck_action"}])
+        started = emulator.post(f"/_emulator/droplets/{droplet_id}/out-of-band", json={"event": "backup"})
+        assert started.status_code == 200
+        refused = emulator.post(f"/v2/droplets/{droplet_id}/actions", json={"type": "shutdown"})
+        assert (refused.status_code, refused.json["message"]) == (422, "Droplet already has a pending event.")
+        actions = emulator.get(f"/v2/droplets/{droplet_id}/actions").json["actions"]
+        assert [(a["type"], a["status"]) for a in actions] == [("backup", "in-progress")]
+        again = emulator.post(f"/_emulator/droplets/{droplet_id}/out-of-band", json={"event": "backup"})
+        assert again.status_code == 400
+
+    def test_an_unknown_event_is_refused(self, emulator):
+        droplet_id = emulator.core.seed_droplet(name="d")["id"]
+        refused = emulator.post(f"/_emulator/droplets/{droplet_id}/out-of-band", json={"event": "reboot"})
+        assert refused.status_code == 400
+
+    @pytest.mark.parametrize(
+        ("preset", "status", "request_id"),
+        [
+            ("rate_limited_spec", 429, False),
+            ("server_unavailable", 503, True),
+            ("server_no_response", 500, False),
+            ("unprocessable", 422, True),
+        ],
+    )
+    def test_digitaloceans_other_wordings_are_served_and_fit_its_spec(
+        self, emulator, preset, status, request_id
+    ):
+        emulator.core.add_fault_rules([{"effect": preset}])
+        answer = emulator.get("/v2/account")
+        assert answer.status_code == status
+        assert set(answer.json) == ({"id", "message", "request_id"} if request_id else {"id", "message"})
+
     def test_unknown_control_paths_are_404(self, emulator):
         assert emulator.get("/_emulator/nothing").status_code == 404
 

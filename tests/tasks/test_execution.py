@@ -536,3 +536,26 @@ def test_an_operators_recovery_during_polling_ends_the_operation_quietly(
     assert (None if row is None else (row.state, row.error_message)) == expected
     if row is not None:
         assert row.runtime_state == RuntimeState.STOPPING  # not overwritten by the finished shutdown
+
+
+# --- DigitalOcean busy with the droplet itself ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", ["backup", "live_migrate"])
+def test_an_operation_waits_for_an_action_digitalocean_started_itself(emulator_server, online, event):
+    """A backup or a maintenance migration locks the droplet ("pending event"): the stop waits for it to
+    end and is sent then, instead of failing."""
+    emulator_server.control.add_faults({"match": {"action_type": event}, "effect": "stuck_action"})
+    emulator_server.control.out_of_band(int(online.backend_id), event=event)
+    schedule(online, "stop")
+
+    assert _begin(online, "stop") is not None
+    row = fresh(online)
+    assert (row.state, row.operation_phase, row.error_message) == (State.UPDATING, "pending", "")
+    assert _actions_on_do(emulator_server, online) == [event]
+
+    emulator_server.control.clear_faults()
+    emulator_server.control.complete_actions()
+    assert run_operation(online) is None
+    assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
+    assert sorted(_actions_on_do(emulator_server, online)) == sorted([event, "shutdown"])
