@@ -136,8 +136,10 @@ class DigitalOceanBackend:
     ) -> CreatedDroplet:
         """Creates the droplet, tagged with `tag` so that a retried create finds it instead of a twin.
         The SSH key is added to the account first unless it is there already."""
-        ssh_keys = [self._ensure_ssh_key(ssh_key)] if ssh_key else []
-        with self._call() as call:
+        not_found = errors.RejectedError("DigitalOcean rejected the request: it found no such droplet path.")
+        with self._droplet_gone_if_not_found(gone=not_found):
+            ssh_keys = [self._ensure_ssh_key(ssh_key)] if ssh_key else []
+        with self._droplet_gone_if_not_found(gone=not_found), self._call() as call:
             droplet = call.make(
                 digitalocean.Droplet,
                 name=name,
@@ -329,9 +331,9 @@ class DigitalOceanBackend:
         return max(wait, 1.0)
 
     @contextlib.contextmanager
-    def _droplet_gone_if_not_found(self):
-        """A 404 on a droplet's path means it is gone only if the account answers on the same endpoint: a
-        wrong API URL 404s everywhere, and must never be read as "the droplet was deleted"."""
+    def _droplet_gone_if_not_found(self, *, gone: errors.BackendError | None = None):
+        """A 404 on a droplet's path means it is gone (or `gone`) only if the account answers on the same
+        endpoint: a wrong API URL 404s everywhere, and must never be read as "the droplet was deleted"."""
         try:
             yield
         except errors.NotFoundError:
@@ -342,7 +344,7 @@ class DigitalOceanBackend:
                     "No DigitalOcean API answers at the service settings' endpoint (its account is not found "
                     "there either); check the settings' API URL."
                 ) from None
-            raise errors.NotFoundError(DROPLET_GONE) from None
+            raise (gone or errors.NotFoundError(DROPLET_GONE)) from None
 
 
 @contextlib.contextmanager
