@@ -58,6 +58,22 @@ class OperationStrategy:
             "still in progress there. Pull the droplet once it has finished to bring it in step."
         )
 
+    def enter_sending(self, step: Step) -> None:
+        """Saved before a request goes out: a crash after it is known to have maybe sent something."""
+        step.save(
+            operation_phase=Phase.SENDING,
+            operation_params={**step.params, "sent_at": timezone.now().isoformat()},
+        )
+
+    def may_still_land(self, step: Step) -> bool:
+        """Whether a request sent without its answer reaching us may still reach DigitalOcean: it is not
+        sent again before DROPLET_LANDING_WINDOW has passed (DigitalOcean has taken over 10 s to answer)."""
+        sent_at = step.params.get("sent_at")
+        return (
+            bool(sent_at)
+            and timezone.now() < datetime.fromisoformat(sent_at) + settings.DROPLET_LANDING_WINDOW
+        )
+
     def refuse_to_send(self, step: Step):
         """Past the deadline, a request that never went out is not sent any more."""
         minutes = _minutes(self.operation.deadline)
@@ -93,12 +109,14 @@ class ActionStrategy(OperationStrategy):
             if ours is not None:
                 step.enter(Phase.AWAITING, action_id=ours.id)
                 return Poll()
+            if self.may_still_land(step):
+                return Poll()  # look again before sending a second one
         return self.send_and_follow(step)
 
     def send_and_follow(self, step: Step):
         if step.past_deadline:
             return self.refuse_to_send(step)
-        step.enter(Phase.SENDING)
+        self.enter_sending(step)
         try:
             action_id = self.send(step)
         except RejectedError:
@@ -109,7 +127,7 @@ class ActionStrategy(OperationStrategy):
             actions = step.backend.recent_actions(step.droplet.backend_id)
             ours = self.ours_among(step, actions)
             if ours is None:
-                if any(action.in_progress for action in actions):
+                if _busy(step, actions):
                     step.enter(Phase.PENDING)
                     return Poll()
                 raise
@@ -244,7 +262,7 @@ class RenameStrategy(ActionStrategy):
 class CreateStrategy(OperationStrategy):
     """Creates the droplet tagged as ours. An answer that never came (a timeout, a dropped connection, a
     killed worker) is never followed by a second create until a look by tag has had the time the first
-    request could take to land (DROPLET_CREATE_LANDING_WINDOW): no twins."""
+    request could take to land: no twins."""
 
     operation = states.CREATE
 
@@ -256,19 +274,15 @@ class CreateStrategy(OperationStrategy):
             if existing is not None:
                 step.enter(Phase.AWAITING, backend_id=existing.id, action_id="")
                 return Poll()
-            sent_at = datetime.fromisoformat(step.params["sent_at"])
-            if timezone.now() < sent_at + settings.DROPLET_CREATE_LANDING_WINDOW:
-                return Poll()  # the first request may still land: look again before sending another
+            if self.may_still_land(step):
+                return Poll()  # look again before sending another create
         return self.send_and_follow(step)
 
     def send_and_follow(self, step):
         if step.past_deadline:
             return self.refuse_to_send(step)
+        self.enter_sending(step)
         params = step.params
-        step.save(
-            operation_phase=Phase.SENDING,
-            operation_params={**params, "sent_at": timezone.now().isoformat()},
-        )
         key = params.get("ssh_key")
         try:
             created = step.backend.create_droplet(
@@ -313,7 +327,9 @@ class DeleteStrategy(OperationStrategy):
                 try:
                     step.backend.destroy_droplet(droplet.backend_id)  # destroying twice is harmless
                 except RejectedError:
-                    return Poll()  # DigitalOcean refuses while an action is pending: try again later
+                    if _busy(step):
+                        return Poll()  # DigitalOcean refuses while an action runs: try again later
+                    raise
                 step.enter(Phase.AWAITING)
                 return Poll()
             step.backend.get_droplet(droplet.backend_id)
@@ -330,6 +346,12 @@ class PullStrategy(OperationStrategy):
             return Done(step.backend.get_droplet(step.droplet.backend_id))
         except NotFoundError:
             return Failed("The droplet no longer exists on DigitalOcean.")
+
+
+def _busy(step: Step, actions=None) -> bool:
+    """Whether an action (ours or DigitalOcean's own) is running on the droplet, locking it."""
+    actions = step.backend.recent_actions(step.droplet.backend_id) if actions is None else actions
+    return any(action.in_progress for action in actions)
 
 
 def _minutes(duration: timedelta) -> int:

@@ -232,8 +232,6 @@ DROPLET_STEP_LEASE = timedelta(seconds=env.float("DROPLET_STEP_LEASE_SECONDS", d
 # Retries of an operation's first request while DigitalOcean fails passingly (with the poll delays between
 # them: about a minute and a half), before the droplet is ERRED with the error.
 DROPLET_FIRST_STEP_MAX_RETRIES = env.int("DROPLET_FIRST_STEP_MAX_RETRIES", default=8)
-# A create whose answer never came is not sent again before a look by tag has had this long to find it: the
-# first request may still be landing (DigitalOcean has taken over 10 s to answer a create).
-DROPLET_CREATE_LANDING_WINDOW = timedelta(
-    seconds=env.float("DROPLET_CREATE_LANDING_WINDOW_SECONDS", default=60)
-)
+# A request whose answer never came (a create, an action) is not sent again before a look on DigitalOcean has
+# had this long to find it: the first may still be landing (DigitalOcean has taken over 10 s to answer).
+DROPLET_LANDING_WINDOW = timedelta(seconds=env.float("DROPLET_LANDING_WINDOW_SECONDS", default=60))

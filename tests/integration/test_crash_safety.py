@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration]
 HELD = {"latency_ms": 2500}  # long enough to kill the worker while it waits for the answer
 # A short lease, so that a dead worker's operation is sent on within seconds; a landing window longer than
 # a held request, as the real one is longer than DigitalOcean takes to answer.
-CRASH_SETTINGS = {"DROPLET_STEP_LEASE_SECONDS": "1", "DROPLET_CREATE_LANDING_WINDOW_SECONDS": "3.5"}
+CRASH_SETTINGS = {"DROPLET_STEP_LEASE_SECONDS": "1", "DROPLET_LANDING_WINDOW_SECONDS": "3.5"}
 
 
 def _wait(condition, what: str, timeout: float = 30):
