@@ -72,6 +72,9 @@ def droplet_in_operation(droplet: Droplet):
     )
 
 
+TAG_PREFIX = "waldur-do-"
+
+
 def droplet_backend_tag(droplet: Droplet) -> str:
     """Marks the droplet on DigitalOcean as ours, so a create that is retried finds it instead of a twin."""
-    return f"waldur-do-{droplet.uuid.hex}"
+    return f"{TAG_PREFIX}{droplet.uuid.hex}"

@@ -13,7 +13,7 @@ from .backend import get_backend
 from .execution import droplet_fields_from_backend, failure_fields
 from .models import Droplet, Size
 from .states import OPERATIONS, State
-from .steps import droplet_in_operation
+from .steps import TAG_PREFIX, droplet_in_operation
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,9 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
         .exclude(backend_id="")
         .select_related("size")
     )
-    current_by_id = {d.id: d for d in get_backend(service_settings).list_droplets()}
+    backend = get_backend(service_settings)
+    current_by_id = {d.id: d for d in backend.list_droplets()}
+    droplet_tagged_sweep(service_settings=service_settings, listing=current_by_id.values(), backend=backend)
     size_by_slug = {size.backend_id: size for size in Size.objects.filter(service_settings=service_settings)}
     changed = 0
     for droplet in settled:
@@ -49,6 +51,43 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
         fields["modified"] = timezone.now()
         changed += Droplet.objects.filter(pk=droplet.pk, modified=droplet.modified).update(**fields)
     return changed
+
+
+def droplet_tagged_sweep(*, service_settings: ServiceSettings, listing, backend) -> None:
+    """Droplets on DigitalOcean that carry our tag but that no row tracks by its id. A row still waiting for
+    its id (a create whose answer was lost, or that failed before it learnt the id) adopts its droplet. A
+    true twin (the row tracks another droplet) is reported, and destroyed when DROPLET_DESTROY_TWINS says
+    so. A droplet whose row is gone (unlinked: forgotten on purpose) is only reported."""
+    tracked = set(
+        Droplet.objects.filter(service_settings=service_settings)
+        .exclude(backend_id="")
+        .values_list("backend_id", flat=True)
+    )
+    for current in listing:
+        uuid_hex = next((tag[len(TAG_PREFIX) :] for tag in current.tags if tag.startswith(TAG_PREFIX)), None)
+        if uuid_hex is None or current.id in tracked:
+            continue
+        row = Droplet.objects.filter(service_settings=service_settings, uuid=uuid_hex).first()
+        if row is None:
+            logger.warning(
+                "DigitalOcean droplet %s carries our tag but no droplet here tracks it", current.id
+            )
+        elif not row.backend_id:
+            adopted = Droplet.objects.filter(pk=row.pk, backend_id="").update(backend_id=current.id)
+            if adopted:
+                logger.warning(
+                    "Droplet %s: adopted DigitalOcean droplet %s, made for it", row.uuid.hex, current.id
+                )
+        elif settings.DROPLET_DESTROY_TWINS:
+            logger.warning("Droplet %s: destroying its twin %s on DigitalOcean", row.uuid.hex, current.id)
+            backend.destroy_droplet(current.id)
+        else:
+            logger.warning(
+                "Droplet %s: DigitalOcean droplet %s is a twin of it (it tracks %s); not destroyed",
+                row.uuid.hex,
+                current.id,
+                row.backend_id,
+            )
 
 
 def droplet_unleased_list() -> list[Droplet]:

@@ -225,6 +225,9 @@ DROPLET_DEADLINES = {
 }
 # Past its deadline, an operation nobody follows is failed by beat after this much more.
 DROPLET_REAPER_GRACE = timedelta(seconds=env.float("DROPLET_REAPER_GRACE_SECONDS", default=300))
+# A droplet on DigitalOcean carrying the tag of a droplet here that tracks another one (a twin) is reported
+# by the drift sync; with this on, it is destroyed too.
+DROPLET_DESTROY_TWINS = env.bool("DROPLET_DESTROY_TWINS", default=False)
 # How long one step of an operation may hold it before beat takes it for lost and sends it on again (a
 # step makes a few DigitalOcean calls, each bounded by DIGITALOCEAN_REQUEST_TIMEOUT; the task's hard time
 # limit is below this).

@@ -11,6 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from droplets.backend.digitalocean import DigitalOceanBackend
 from droplets.backend.errors import TransientError
+from droplets.execution import droplet_backend_tag
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
 from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
@@ -28,6 +29,7 @@ from tests.fixtures.backend import (
     make_backend,
     make_droplet_on_do,
     make_emulated_settings,
+    make_scheduled_create,
     schedule,
     step,
 )
@@ -143,6 +145,55 @@ def test_a_droplet_found_again_is_ok_again(emulator_server, emulated_catalog, on
     droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
 
     assert (fresh(droplet).state, fresh(droplet).error_message) == (State.OK, "")
+
+
+# --- droplets with our tag that no row tracks ------------------------------------------------------------
+
+
+def _tagged_on_do(emulator, droplet) -> dict:
+    return emulator.core.seed_droplet(
+        name=droplet.name, size="s-1vcpu-1gb", tags=[droplet_backend_tag(droplet)]
+    )
+
+
+def test_a_row_waiting_for_its_id_adopts_the_droplet_made_for_it(emulator_server, emulated_catalog, project):
+    """A create that failed before it learnt the id (its answer lost, then its deadline): the droplet it made
+    is found by its tag, so it can be pulled or deleted instead of running unmanaged."""
+    lost = make_scheduled_create(emulated_catalog, project)
+    Droplet.objects.filter(pk=lost.pk).update(state=State.ERRED, operation="")
+    remote = _tagged_on_do(emulator_server, lost)
+
+    droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
+
+    assert fresh(lost).backend_id == str(remote["id"])
+
+
+@pytest.mark.parametrize("destroy", [False, True])
+def test_a_twin_is_reported_and_destroyed_only_when_a_setting_says_so(
+    emulator_server, on_do, settings, caplog, destroy
+):
+    settings.DROPLET_DESTROY_TWINS = destroy
+    tracked = on_do()
+    twin = _tagged_on_do(emulator_server, tracked)
+
+    droplet_inventory_sync(service_settings=tracked.service_settings)
+
+    assert "is a twin of it" in caplog.text or destroy
+    on_do_ids = {d["id"] for d in emulator_server.control.state()["droplets"]}
+    assert (twin["id"] in on_do_ids) is not destroy
+    assert fresh(tracked).backend_id != str(twin["id"])
+
+
+def test_a_tagged_droplet_whose_row_was_unlinked_is_left_alone(emulator_server, on_do, settings):
+    settings.DROPLET_DESTROY_TWINS = True
+    gone = on_do()
+    remote = _tagged_on_do(emulator_server, gone)
+    service_settings = gone.service_settings
+    gone.delete()  # unlinked: forgotten on purpose
+
+    droplet_inventory_sync(service_settings=service_settings)
+
+    assert remote["id"] in {d["id"] for d in emulator_server.control.state()["droplets"]}
 
 
 # --- the reaper -----------------------------------------------------------------------------------------
