@@ -14,14 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.fixtures.network import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
+from tests.fixtures.network import free_port
 from waldur_do.structure.models import ServiceSettings
 
 
@@ -22,12 +23,6 @@ def listening_port():
         server.bind(("127.0.0.1", 0))
         server.listen()
         yield server.getsockname()[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_check_ports_names_the_taken_port_and_the_way_out(listening_port):

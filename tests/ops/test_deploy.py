@@ -7,7 +7,6 @@ gunicorn's configuration, the healthcheck commands' endpoints) is run for real.
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
+
+from tests.fixtures.network import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker", "poller", "beat", "demo-seed")
@@ -121,12 +122,6 @@ def test_production_defaults_are_https_and_persistent_connections(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "31536000", "True", "60", "True"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_gunicorns_access_log_never_shows_a_query_string(tmp_path):
