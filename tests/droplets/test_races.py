@@ -247,3 +247,34 @@ def test_two_http_requests_at_once(world, catalog, monkeypatch, first, second):
     assert sorted(codes) in ([202, 409], [204, 409]), codes
     assert len(sent) == 1
     assert Droplet.objects.get(pk=droplet.pk).state in ("UPDATE_SCHEDULED", "DELETION_SCHEDULED")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["stop", "rename"])
+def test_twenty_requests_at_once_for_one_droplet_one_is_accepted(world, catalog, monkeypatch, change):
+    sent = []
+    monkeypatch.setattr(droplet_advance_task, "apply_async", lambda args=(), **kw: sent.append(args))
+    droplet = make_droplet(project=world.project, catalog=catalog, name="web-0")
+    url = detail_url(ROUTE, droplet.uuid)
+    clients = [world.client("manager") for _ in range(20)]
+    start = threading.Barrier(20)
+
+    def request(n):
+        def send():
+            start.wait(timeout=20)
+            if change == "stop":
+                return clients[n].post(url + "stop/").status_code
+            return clients[n].patch(url, {"name": f"web-{n + 1}"}, format="json").status_code
+
+        return send
+
+    codes = _run_in_threads(*(request(n) for n in range(20)))
+
+    accepted = 202 if change == "stop" else 200
+    assert sorted(codes) == [accepted] + [409] * 19, codes
+    assert len(sent) == 1
+    row = Droplet.objects.get(pk=droplet.pk)
+    assert row.state == "UPDATE_SCHEDULED" and row.operation == change
+    if change == "rename":
+        assert row.name == row.operation_params["name"] != "web-0"
