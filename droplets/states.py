@@ -66,11 +66,13 @@ class Operation:
     running: State  # the state a worker moves it to when it starts the work
     runtime_sources: tuple[RuntimeState, ...] = ()  # empty: any runtime state
     runtime_while_running: RuntimeState | None = None
+    default_deadline: timedelta = timedelta(minutes=10)
 
     @property
     def deadline(self) -> timedelta:
-        """After this long the operation is reconciled or fails (settings.DROPLET_DEADLINES)."""
-        return settings.DROPLET_DEADLINES[self.name]
+        """After this long the operation is reconciled or fails: `default_deadline`, unless the environment
+        says otherwise (DROPLET_<OPERATION>_DEADLINE_MINUTES, read into settings.DROPLET_DEADLINES)."""
+        return settings.DROPLET_DEADLINES.get(self.name, self.default_deadline)
 
 
 CREATE = Operation(
@@ -79,6 +81,7 @@ CREATE = Operation(
     scheduled=State.CREATION_SCHEDULED,
     running=State.CREATING,
     runtime_while_running=RuntimeState.PROVISIONING,
+    default_deadline=timedelta(minutes=15),
 )
 RENAME = Operation("rename", sources=(State.OK,), scheduled=State.UPDATE_SCHEDULED, running=State.UPDATING)
 START = Operation(
@@ -112,6 +115,7 @@ RESIZE = Operation(
     scheduled=State.UPDATE_SCHEDULED,
     running=State.UPDATING,
     runtime_while_running=RuntimeState.RESIZING,
+    default_deadline=timedelta(minutes=60),  # a disk resize takes about a minute per GB
 )
 DELETE = Operation(
     "delete",
@@ -124,6 +128,7 @@ PULL = Operation(
     sources=(State.OK, State.ERRED),
     scheduled=State.UPDATE_SCHEDULED,
     running=State.UPDATING,
+    default_deadline=timedelta(minutes=5),  # a single read
 )
 
 OPERATIONS = {op.name: op for op in (CREATE, RENAME, START, STOP, RESTART, RESIZE, DELETE, PULL)}

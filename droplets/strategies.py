@@ -28,8 +28,18 @@ logger = logging.getLogger(__name__)
 ACTION_CLOCK_SKEW = timedelta(seconds=30)
 
 
+# One strategy per operation name, filled in as the classes below are defined.
+STRATEGIES: dict[str, "OperationStrategy"] = {}
+
+
 class OperationStrategy:
     operation: states.Operation
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "operation" in cls.__dict__:  # a concrete strategy, not a shared base
+            assert cls.operation.name not in STRATEGIES, f"two strategies for {cls.operation.name}"
+            STRATEGIES[cls.operation.name] = cls()
 
     def advance(self, step: Step):
         raise NotImplementedError
@@ -356,18 +366,3 @@ def _busy(step: Step, actions=None) -> bool:
 
 def _minutes(duration: timedelta) -> int:
     return int(duration.total_seconds() // 60)
-
-
-STRATEGIES = {
-    strategy.operation.name: strategy
-    for strategy in (
-        CreateStrategy(),
-        StartStrategy(),
-        StopStrategy(),
-        RestartStrategy(),
-        ResizeStrategy(),
-        RenameStrategy(),
-        DeleteStrategy(),
-        PullStrategy(),
-    )
-}

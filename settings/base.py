@@ -1,5 +1,7 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -209,19 +211,12 @@ DROPLET_USER_DATA_MAX_BYTES = 64 * 1024
 DROPLET_GRACEFUL_SHUTDOWN = timedelta(seconds=env.float("DROPLET_GRACEFUL_SHUTDOWN_SECONDS", default=120))
 
 # How long each operation may take before it is reconciled from DigitalOcean or fails (docs/operations.md,
-# "Deadlines"). A disk resize takes about a minute per GB; a pull is a single read.
+# "Deadlines"): each operation's default (droplets/states.py), unless DROPLET_<OPERATION>_DEADLINE_MINUTES
+# says otherwise.
 DROPLET_DEADLINES = {
-    name: timedelta(minutes=env.float(f"DROPLET_{name.upper()}_DEADLINE_MINUTES", default=minutes))
-    for name, minutes in {
-        "create": 15,
-        "rename": 10,
-        "start": 10,
-        "stop": 10,
-        "restart": 10,
-        "resize": 60,
-        "delete": 10,
-        "pull": 5,
-    }.items()
+    match["operation"].lower(): timedelta(minutes=float(value))
+    for name, value in os.environ.items()
+    if (match := re.fullmatch(r"DROPLET_(?P<operation>[A-Z]+)_DEADLINE_MINUTES", name))
 }
 # Past its deadline, an operation nobody follows is failed by beat after this much more.
 DROPLET_REAPER_GRACE = timedelta(seconds=env.float("DROPLET_REAPER_GRACE_SECONDS", default=300))

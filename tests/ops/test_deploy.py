@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.conf import settings
 
+from droplets.states import OPERATIONS
 from tests.fixtures.network import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def variables_settings_read() -> set[str]:
     source = "\n".join(path.read_text() for path in (ROOT / "settings").glob("*.py"))
     named = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source))
     environ = set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
-    deadlines = {f"DROPLET_{name.upper()}_DEADLINE_MINUTES" for name in settings.DROPLET_DEADLINES}
+    deadlines = {f"DROPLET_{name.upper()}_DEADLINE_MINUTES" for name in OPERATIONS}
     return named | environ | deadlines
 
 

@@ -225,7 +225,7 @@ def test_operations_past_their_deadline_and_grace_are_failed(
 
 
 def test_deadlines_and_the_grace_are_settings(emulator_server, on_do, project, emulated_catalog, settings):
-    settings.DROPLET_DEADLINES = {**settings.DROPLET_DEADLINES, "stop": timedelta(minutes=2)}
+    settings.DROPLET_DEADLINES = {"stop": timedelta(minutes=2)}
     settings.DROPLET_REAPER_GRACE = timedelta(seconds=30)
     now = timezone.now()
     overdue, within = on_do(), on_do()

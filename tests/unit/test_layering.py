@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from droplets.states import OPERATIONS
+from droplets.strategies import STRATEGIES
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("waldur_do", "droplets", "tasks", "settings")
 
@@ -56,3 +59,9 @@ def test_the_emulator_stands_alone(path):
         if any(is_within(module, package) for package in FORBIDDEN_IN_EMULATOR)
     }
     assert not offending, f"{path.name} imports {offending}"
+
+
+def test_every_operation_has_exactly_one_strategy():
+    """Adding an operation is one row in states.py and one class in strategies.py: nothing else to wire."""
+    assert set(STRATEGIES) == set(OPERATIONS)
+    assert all(strategy.operation is OPERATIONS[name] for name, strategy in STRATEGIES.items())
