@@ -68,7 +68,7 @@ def _kill_then_finish(tmp_path, droplet, kill_when, done):
         droplet_advance_task.apply_async((droplet.pk, dead_generation))
 
         def finished():
-            droplet_resume_stalled_task.apply()  # beat, every half second instead of every minute
+            droplet_resume_stalled_task.apply()  # beat, many times a second instead of every minute
             row = _row(droplet)
             return done(row)
 
