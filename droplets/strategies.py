@@ -115,13 +115,18 @@ class ActionStrategy(OperationStrategy):
         if step.phase == Phase.AWAITING:
             return self.follow(step)
         if step.phase == Phase.SENDING:
-            ours = self.find_ours(step)
-            if ours is not None:
-                step.enter(Phase.AWAITING, action_id=ours.id)
+            if self.adopt(step):
                 return Poll()
             if self.may_still_land(step):
                 return Poll()  # look again before sending a second one
         return self.send_and_follow(step)
+
+    def adopt(self, step: Step) -> bool:
+        """Follows what an earlier attempt whose answer was lost started on DigitalOcean, if anything."""
+        ours = self.find_ours(step)
+        if ours is not None:
+            step.enter(Phase.AWAITING, action_id=ours.id)
+        return ours is not None
 
     def send_and_follow(self, step: Step):
         if step.past_deadline:
@@ -269,24 +274,20 @@ class RenameStrategy(ActionStrategy):
         return {"name": step.params["old_name"]}  # DigitalOcean kept the old one
 
 
-class CreateStrategy(OperationStrategy):
-    """Creates the droplet tagged as ours. An answer that never came (a timeout, a dropped connection, a
-    killed worker) is never followed by a second create until a look by tag has had the time the first
-    request could take to land: no twins."""
+class CreateStrategy(ActionStrategy):
+    """Creates the droplet tagged as ours, then follows its create action until it is `active`. An answer
+    that never came (a timeout, a dropped connection, a killed worker) is never followed by a second create
+    until a look by tag has had the time the first request could take to land: no twins."""
 
     operation = states.CREATE
+    action_type = "create"
+    done_status = "active"
 
-    def advance(self, step):
-        if step.phase == Phase.AWAITING:
-            return self.follow(step)
-        if step.phase == Phase.SENDING:
-            existing = step.backend.find_droplet_by_tag(droplet_backend_tag(step.droplet))
-            if existing is not None:
-                step.enter(Phase.AWAITING, backend_id=existing.id, action_id="")
-                return Poll()
-            if self.may_still_land(step):
-                return Poll()  # look again before sending another create
-        return self.send_and_follow(step)
+    def adopt(self, step):
+        existing = step.backend.find_droplet_by_tag(droplet_backend_tag(step.droplet))
+        if existing is not None:
+            step.enter(Phase.AWAITING, backend_id=existing.id, action_id="")
+        return existing is not None
 
     def send_and_follow(self, step):
         if step.past_deadline:
@@ -311,18 +312,6 @@ class CreateStrategy(OperationStrategy):
         # Saved at once: from here on the droplet exists on DigitalOcean and must never be lost track of.
         step.enter(Phase.AWAITING, backend_id=created.droplet_id, action_id=created.action_id)
         return Poll()
-
-    def follow(self, step):
-        droplet = step.droplet
-        if droplet.action_id:
-            action = step.backend.get_action(droplet.backend_id, droplet.action_id)
-            if action.in_progress:
-                return Poll()
-            if action.errored:
-                return Failed("DigitalOcean could not create the droplet: its create action failed.")
-            step.save(action_id="")
-        current = step.backend.get_droplet(droplet.backend_id)
-        return Done(current) if current.status == "active" else Poll()
 
 
 class DeleteStrategy(OperationStrategy):
