@@ -126,8 +126,8 @@ def _after_backend_error(step: Step, error: BackendError):
         wait,
         error.message,
     )
-    step.save(operation_error=error.message)
-    return Poll(after=wait * random.uniform(1.0, 1.1))  # jitter: retries of many droplets spread out
+    # Jitter: retries of many droplets spread out.
+    return Poll(after=wait * random.uniform(1.0, 1.1), error=error.message)
 
 
 def _follow(step: Step, strategy, outcome) -> NextStep | None:
@@ -145,7 +145,12 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
     # Leased until the next step is due (and may take its time): only past that does beat resume it.
     lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
-    if not step.save(operation_lease_until=lease_until, operation_attempts=droplet.operation_attempts + 1):
+    written = step.save(
+        operation_lease_until=lease_until,
+        operation_attempts=droplet.operation_attempts + 1,
+        **({"operation_error": outcome.error} if outcome.error else {}),
+    )
+    if not written:
         return None
     return NextStep(
         droplet_id=droplet.pk,

@@ -51,6 +51,7 @@ class Poll:
     """Look again later (DigitalOcean is still working): after the poll backoff, or `after` seconds."""
 
     after: float | None = None
+    error: str = ""  # the passing error this step is retried for, kept on the row for operators
 
 
 @dataclass(frozen=True)
