@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from tasks.droplets import droplet_advance_task
-from tasks.queues import Queue
 from tasks.utils import enqueue_on_commit
 from waldur_do.errors import InvalidInput, NotPermitted, StateConflict
 from waldur_do.structure import selectors as structure_selectors
@@ -93,13 +92,7 @@ def _enqueue_operation(*, droplet: Droplet) -> None:
             droplet.operation,
         )
 
-    enqueue_on_commit(
-        droplet_advance_task,
-        droplet.pk,
-        droplet.operation_generation,
-        queue=Queue.DEFAULT,
-        on_unavailable=delayed,
-    )
+    enqueue_on_commit(droplet_advance_task, droplet.pk, droplet.operation_generation, on_unavailable=delayed)
 
 
 def droplet_create(

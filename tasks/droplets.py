@@ -37,8 +37,15 @@ def droplet_advance_task(self, droplet_id: int, generation: int):
         raise self.retry(countdown=settings.DROPLET_POLL_INITIAL) from None
     if following is None:
         return
-    queue = Queue.DEFAULT if following.first_step else Queue.POLLING
     # If this send fails, the row's lease runs out and beat sends the step instead.
     droplet_advance_task.apply_async(
-        (following.droplet_id, following.generation), countdown=following.countdown, queue=queue
+        (following.droplet_id, following.generation),
+        countdown=following.countdown,
+        queue=step_queue(first_step=following.first_step),
     )
+
+
+def step_queue(*, first_step: bool) -> Queue:
+    """A first step (sending what a user asked for) goes to the default queue; a step that follows what
+    DigitalOcean is doing goes to the polling queue, so a flood of those never delays a user."""
+    return Queue.DEFAULT if first_step else Queue.POLLING

@@ -10,8 +10,7 @@ from droplets.states import Phase
 from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_unleased_list
 from waldur_do.structure.models import ServiceSettings
 
-from .droplets import droplet_advance_task
-from .queues import Queue
+from .droplets import droplet_advance_task, step_queue
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def droplet_resume_stalled_task():
     outage held up waits longer than a lease and a beat interval)."""
     for droplet in droplet_unleased_list():
         logger.warning("Droplet %s: nobody holds its %s; sending it on", droplet.uuid.hex, droplet.operation)
-        queue = Queue.POLLING if droplet.operation_phase == Phase.AWAITING else Queue.DEFAULT
+        queue = step_queue(first_step=droplet.operation_phase != Phase.AWAITING)
         droplet_advance_task.apply_async((droplet.pk, droplet.operation_generation), queue=queue)
 
 
