@@ -62,6 +62,8 @@ def _kill_then_finish(tmp_path, droplet, kill_when, done):
     finally:
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
+    # The dead worker's held request is answered (and logged) only when its hold is over.
+    held_until = time.monotonic() + HELD["latency_ms"] / 1000
     second = start_worker(tmp_path / "second.log", **CRASH_SETTINGS)
     try:
         # A late copy of the dead worker's message (a broker's redelivery): it must change nothing.
@@ -75,6 +77,7 @@ def _kill_then_finish(tmp_path, droplet, kill_when, done):
         _wait(finished, f"the operation finished; second worker:\n{second.output()}", timeout=45)
     finally:
         stop_worker(second)
+    time.sleep(max(0.0, held_until - time.monotonic()) + 0.2)
 
 
 def _tagged(emulator, droplet) -> list[dict]:
