@@ -26,7 +26,7 @@ def droplet_action(service, *, description, done, permission="change", confirm="
             return _confirmation_page(modeladmin, request, queryset, action=action.__name__, question=confirm)
         for droplet in queryset:
             try:
-                service(droplet=droplet)
+                service(droplet=droplet, actor=request.user)
             except DomainError as error:
                 modeladmin.message_user(request, f"{droplet}: {error.message}", messages.ERROR)
             else:

@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from waldur_do.logs import droplet_context
+
+from . import history
 from .backend import get_backend
 from .backend.base import BackendDroplet
 from .backend.errors import BackendError, RateLimitedError
@@ -54,6 +58,11 @@ def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
     droplet = _claim(droplet_id, generation)
     if droplet is None:
         return None
+    with droplet_context(droplet):
+        return _advance_claimed(droplet)
+
+
+def _advance_claimed(droplet: Droplet) -> NextStep | None:
     operation = OPERATIONS[droplet.operation]
     strategy = STRATEGIES[operation.name]
     step = Step(droplet, operation, get_backend(droplet.service_settings))
@@ -103,7 +112,9 @@ def _claim(droplet_id: int, generation: int) -> Droplet | None:
         fields = {"state": operation.running}
         if operation.runtime_while_running:
             fields["runtime_state"] = operation.runtime_while_running
-        droplet_in_operation(droplet).update(**fields, modified=now)
+        with transaction.atomic():
+            if droplet_in_operation(droplet).update(**fields, modified=now):
+                history.operation_started(droplet, operation)
         for name, value in fields.items():
             setattr(droplet, name, value)
     return droplet
@@ -134,10 +145,9 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     droplet = step.droplet
     if isinstance(outcome, Done):
         if outcome.current is None:
-            droplet_in_operation(droplet).delete()
+            _delete(step)
         else:
             _complete(step, outcome.current)
-        logger.info("Droplet %s: %s succeeded", droplet.uuid.hex, step.operation.name)
         return None
     if isinstance(outcome, Failed):
         _fail(step, outcome.message, extra=strategy.fields_on_failure(step))
@@ -145,11 +155,17 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
     # Leased until the next step is due (and may take its time): only past that does beat resume it.
     lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
-    written = step.save(
-        operation_lease_until=lease_until,
-        operation_attempts=droplet.operation_attempts + 1,
-        **({"operation_error": outcome.error} if outcome.error else {}),
-    )
+    attempt = droplet.operation_attempts + 1
+    with transaction.atomic():
+        written = step.save(
+            operation_lease_until=lease_until,
+            operation_attempts=attempt,
+            **({"operation_error": outcome.error} if outcome.error else {}),
+        )
+        if written and outcome.error:
+            history.operation_retried(
+                droplet, step.operation, error=outcome.error, retry_in=countdown, attempt=attempt
+            )
     if not written:
         return None
     return NextStep(
@@ -172,7 +188,19 @@ def _complete(step: Step, current: BackendDroplet) -> None:
     sizes = Size.objects.filter(service_settings_id=droplet.service_settings_id, backend_id=current.size_slug)
     fields = droplet_fields_from_backend(droplet, current, size_by_slug={s.backend_id: s for s in sizes})
     fields.update(state=State.OK, error_message="", error_traceback="", **OPERATION_CLEARED)
-    step.save(**fields)
+    operation = step.operation
+    with transaction.atomic():
+        if step.save(**fields):
+            history.operation_succeeded(droplet, operation)
+
+
+def _delete(step: Step) -> None:
+    """The droplet is gone from DigitalOcean: its row goes, its history stays (written first, as the event
+    refers to the row until the row's deletion unlinks it)."""
+    with transaction.atomic():
+        history.operation_succeeded(step.droplet, step.operation)
+        if not droplet_in_operation(step.droplet).delete()[0]:
+            transaction.set_rollback(True)  # the operation was ended or taken over meanwhile
 
 
 # The operation columns of a droplet with no operation in flight.
@@ -190,8 +218,12 @@ OPERATION_CLEARED = {
 
 
 def _fail(step: Step, message: str, *, traceback: str = "", extra: dict | None = None) -> None:
-    if step.save(**failure_fields(step.operation, message, traceback=traceback), **(extra or {})):
-        logger.warning("Droplet %s: %s failed: %s", step.droplet.uuid.hex, step.operation.name, message)
+    action_id = step.droplet.action_id
+    with transaction.atomic():
+        if step.save(**failure_fields(step.operation, message, traceback=traceback), **(extra or {})):
+            history.operation_failed(
+                step.droplet, step.operation, error=message, timed_out=step.past_deadline, action_id=action_id
+            )
 
 
 def failure_fields(operation: Operation, message: str, *, traceback: str = "") -> dict:

@@ -4,11 +4,13 @@ no droplet waits forever on an operation whose worker was lost."""
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from waldur_do.structure.models import ServiceSettings
 
+from . import history
 from .backend import get_backend
 from .execution import droplet_fields_from_backend, failure_fields
 from .models import Droplet, Size
@@ -46,11 +48,24 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
             if droplet.state == State.ERRED and droplet.error_message == DELETED_OUTSIDE_MESSAGE:
                 fields.update(state=State.OK, error_message="")
         fields = {name: value for name, value in fields.items() if getattr(droplet, name) != value}
-        if not fields:
-            continue
-        fields["modified"] = timezone.now()
-        changed += Droplet.objects.filter(pk=droplet.pk, modified=droplet.modified).update(**fields)
+        if fields:
+            changed += _apply_drift(droplet, fields)
     return changed
+
+
+def _apply_drift(droplet: Droplet, fields: dict) -> int:
+    """Writes what changed on DigitalOcean, unless the row changed here since it was read, with its event."""
+    changes = {name: (getattr(droplet, name), value) for name, value in fields.items()}
+    with transaction.atomic():
+        written = Droplet.objects.filter(pk=droplet.pk, modified=droplet.modified).update(
+            **fields, modified=timezone.now()
+        )
+        if written:
+            if fields.get("error_message") == DELETED_OUTSIDE_MESSAGE:
+                history.deleted_outside(droplet)
+            else:
+                history.drift_detected(droplet, changes)
+    return written
 
 
 def droplet_tagged_sweep(*, service_settings: ServiceSettings, listing, backend) -> None:
@@ -73,21 +88,14 @@ def droplet_tagged_sweep(*, service_settings: ServiceSettings, listing, backend)
                 "DigitalOcean droplet %s carries our tag but no droplet here tracks it", current.id
             )
         elif not row.backend_id:
-            adopted = Droplet.objects.filter(pk=row.pk, backend_id="").update(backend_id=current.id)
-            if adopted:
-                logger.warning(
-                    "Droplet %s: adopted DigitalOcean droplet %s, made for it", row.uuid.hex, current.id
-                )
+            with transaction.atomic():
+                if Droplet.objects.filter(pk=row.pk, backend_id="").update(backend_id=current.id):
+                    history.adopted(row, current.id)
         elif settings.DROPLET_DESTROY_TWINS:
-            logger.warning("Droplet %s: destroying its twin %s on DigitalOcean", row.uuid.hex, current.id)
             backend.destroy_droplet(current.id)
+            history.twin_found(row, current.id, destroyed=True)
         else:
-            logger.warning(
-                "Droplet %s: DigitalOcean droplet %s is a twin of it (it tracks %s); not destroyed",
-                row.uuid.hex,
-                current.id,
-                row.backend_id,
-            )
+            history.twin_found(row, current.id, destroyed=False)
 
 
 def droplet_unleased_list() -> list[Droplet]:
@@ -113,12 +121,16 @@ def droplet_fail_overdue() -> int:
         .filter(Q(operation_lease_until__lt=now) | Q(operation_lease_until__isnull=True))
     )
     failed = 0
-    for droplet in abandoned.only("pk", "operation", "operation_generation", "operation_started"):
+    for droplet in abandoned:
         operation = OPERATIONS[droplet.operation]
         minutes = int(operation.deadline.total_seconds() // 60)
         message = (
             f"The {operation.name} did not finish within {minutes} minutes and was abandoned; "
             "pull the droplet to bring it in step with DigitalOcean."
         )
-        failed += droplet_in_operation(droplet).update(**failure_fields(operation, message), modified=now)
+        with transaction.atomic():
+            written = droplet_in_operation(droplet).update(**failure_fields(operation, message), modified=now)
+            if written:
+                history.operation_failed(droplet, operation, error=message, timed_out=True)
+        failed += written
     return failed

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "waldur_do.structure",
+    "waldur_do.events",
     "droplets",
     "tasks",
 ]

@@ -34,6 +34,7 @@ from tests.fixtures.backend import (
     step,
 )
 from tests.fixtures.droplets import make_catalog
+from waldur_do.events.models import Event
 from waldur_do.structure.models import ServiceSettings
 
 GiB = 1024
@@ -166,11 +167,14 @@ def test_a_row_waiting_for_its_id_adopts_the_droplet_made_for_it(emulator_server
     droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
 
     assert fresh(lost).backend_id == str(remote["id"])
+    assert Event.objects.get(droplet=lost, event_type="resource_adopted").context[
+        "adopted_backend_id"
+    ] == str(remote["id"])
 
 
 @pytest.mark.parametrize("destroy", [False, True])
 def test_a_twin_is_reported_and_destroyed_only_when_a_setting_says_so(
-    emulator_server, on_do, settings, caplog, destroy
+    emulator_server, on_do, settings, destroy
 ):
     settings.DROPLET_DESTROY_TWINS = destroy
     tracked = on_do()
@@ -178,7 +182,9 @@ def test_a_twin_is_reported_and_destroyed_only_when_a_setting_says_so(
 
     droplet_inventory_sync(service_settings=tracked.service_settings)
 
-    assert "is a twin of it" in caplog.text or destroy
+    event = Event.objects.get(droplet=tracked, event_type__startswith="resource_twin_")
+    assert event.event_type == ("resource_twin_destroyed" if destroy else "resource_twin_detected")
+    assert event.context["twin_backend_id"] == str(twin["id"])
     on_do_ids = {d["id"] for d in emulator_server.control.state()["droplets"]}
     assert (twin["id"] in on_do_ids) is not destroy
     assert fresh(tracked).backend_id != str(twin["id"])
