@@ -130,13 +130,6 @@ def _after_backend_error(step: Step, error: BackendError):
     wait = (
         error.retry_after if isinstance(error, RateLimitedError) else _poll_delay(droplet.operation_attempts)
     )
-    logger.info(
-        "Droplet %s: %s will be retried in %.0f s: %s",
-        droplet.uuid.hex,
-        step.operation.name,
-        wait,
-        error.message,
-    )
     # Jitter: retries of many droplets spread out.
     return Poll(after=wait * random.uniform(1.0, 1.1), error=error.message)
 

@@ -200,6 +200,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# How long the event history keeps each event (beat purges older ones every hour).
+EVENT_RETENTION = timedelta(days=env.float("EVENT_RETENTION_DAYS", default=90))
+
 # How workers watch DigitalOcean actions: first re-check after POLL_INITIAL seconds, each next one FACTOR
 # times later, never more than POLL_MAX apart (a worker is never blocked waiting for an action).
 DROPLET_POLL_INITIAL = env.float("DROPLET_POLL_INITIAL", default=2.0)

@@ -3,11 +3,13 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from droplets.states import Phase
 from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_unleased_list
+from waldur_do.events.log import purge_expired
 from waldur_do.structure.models import ServiceSettings
 
 from .droplets import droplet_advance_task, step_queue
@@ -67,3 +69,10 @@ def droplet_fail_overdue_task():
     failed = droplet_fail_overdue()
     if failed:
         logger.warning("%d droplet operations ran past their deadline and were failed", failed)
+
+
+@periodic
+def event_purge_task():
+    purged = purge_expired(keep=settings.EVENT_RETENTION)
+    if purged:
+        logger.info("%d events older than %s were purged", purged, settings.EVENT_RETENTION)

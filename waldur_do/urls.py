@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from droplets.api import views as droplet_views
 from waldur_do.api.routers import Router
+from waldur_do.events.views import EventViewSet
 from waldur_do.structure import views as structure_views
 
 router = Router()
@@ -20,6 +21,7 @@ router.register(
 )
 router.register("digitalocean-images", droplet_views.DigitalOceanImageViewSet, basename="digitalocean-image")
 router.register("digitalocean-sizes", droplet_views.DigitalOceanSizeViewSet, basename="digitalocean-size")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),

@@ -20,7 +20,7 @@ logger = logging.getLogger("waldur_do.events")
 
 RESOURCE_TYPE = "DigitalOcean.Droplet"
 # Events that mean something went wrong are logged as warnings.
-_WARNING_STAGES = ("_failed", "_timed_out", "_retried", "deleted_outside", "twin_detected", "set_erred")
+_WARNING_STAGES = ("_failed", "_timed_out", "deleted_outside", "twin_detected", "set_erred")
 
 
 def droplet_event(droplet, event_type: str, message: str, *, actor=None, **details) -> Event:
