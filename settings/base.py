@@ -191,13 +191,39 @@ DIGITALOCEAN_RATE_LIMIT_RETRY = env.float("DIGITALOCEAN_RATE_LIMIT_RETRY", defau
 # Where `make run` finds the bundled emulator; the demo service settings point there.
 DEMO_EMULATOR_URL = env("DEMO_EMULATOR_URL", default="http://127.0.0.1:8808/v2/")
 
+# Log lines carry the droplet and Celery task they are about (waldur_do/logs.py): JSON lines with
+# LOG_FORMAT=json (production's default), readable text otherwise. Tokens are redacted from every line, the
+# runserver's request lines included.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "waldur_do.logs.ContextFilter"},
+        "redact": {"()": "waldur_do.logs.RedactTokens"},
+    },
+    "formatters": {
+        "text": {"()": "waldur_do.logs.TextFormatter"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s "
+            "%(droplet_uuid)s %(backend_id)s %(operation)s %(task_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The runserver's request lines, through the same handler (and so the same redaction).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # How long the event history keeps each event (beat purges older ones every hour).

@@ -9,7 +9,7 @@ def is_settled(body):
     return body is not None and body["state"] in ("OK", "ERRED")
 
 
-def test_create_stop_resize_start_restart_rename_delete(demo):
+def test_create_stop_resize_start_restart_rename_delete(demo, celery_worker_process, caplog):
     api = demo.api
     droplet = demo.create_droplet("web-1")
     assert droplet["state"] == "CREATION_SCHEDULED"
@@ -63,6 +63,27 @@ def test_create_stop_resize_start_restart_rename_delete(demo):
     assert api.delete(url).status_code == 204
     api.wait_for(url, lambda body: body is None)
     assert demo.droplet_on_do(droplet["backend_id"]) is None
+
+    # The history tells the whole life, from the API, after the droplet is gone.
+    events = api.get("events/", params={"scope": url, "o": "created", "page_size": 100}).json()
+    types = [event["event_type"] for event in events]
+    for prefix in (
+        "resource_creation",
+        "resource_stop",
+        "droplet_resize",
+        "resource_start",
+        "resource_update",
+    ):
+        assert f"{prefix}_scheduled" in types and f"{prefix}_succeeded" in types, (prefix, types)
+    assert types[0] == "resource_creation_scheduled" and types[-1] == "resource_deletion_succeeded"
+    # The worker's log lines name the droplet and the task they are about, and no token reaches any log.
+    worker_log = celery_worker_process.output()
+    stop_done = next(line for line in worker_log.splitlines() if "resource_stop_succeeded" in line)
+    assert f"droplet_uuid={droplet['uuid']}" in stop_done and "task_id=" in stop_done, stop_done
+    user_token = api.session.headers["Authorization"].split()[1]
+    for secret in (user_token, demo.emulator.token):
+        assert secret not in worker_log
+        assert secret not in caplog.text
 
 
 def test_pull_after_an_outside_change_then_an_errored_action(demo):
