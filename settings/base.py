@@ -226,6 +226,12 @@ LOGGING = {
     },
 }
 
+# Workers write a heartbeat this often; `/ready/` fails when one of READY_REQUIRES_QUEUES has had no
+# worker's heartbeat for WORKER_HEARTBEAT_TIMEOUT.
+WORKER_HEARTBEAT_INTERVAL = timedelta(seconds=env.float("WORKER_HEARTBEAT_INTERVAL_SECONDS", default=15))
+WORKER_HEARTBEAT_TIMEOUT = timedelta(seconds=env.float("WORKER_HEARTBEAT_TIMEOUT_SECONDS", default=60))
+READY_REQUIRES_QUEUES = env.list("READY_REQUIRES_QUEUES", default=["default", "polling", "periodic"])
+
 # How long the event history keeps each event (beat purges older ones every hour).
 EVENT_RETENTION = timedelta(days=env.float("EVENT_RETENTION_DAYS", default=90))
 

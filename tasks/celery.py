@@ -16,3 +16,7 @@ for option in ("data_folder_in", "data_folder_out", "processed_folder", "control
     folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(option)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+# Every worker writes a heartbeat that `/ready/` reads (named, not imported: it needs the Django apps, which
+# are loaded by the time a worker applies its steps).
+app.steps["worker"].add("tasks.heartbeat:HeartbeatStep")
