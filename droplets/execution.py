@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from waldur_do import metrics
 from waldur_do.logs import droplet_context
 
 from . import history
@@ -127,9 +128,11 @@ def _after_backend_error(step: Step, error: BackendError):
     first_step = step.phase != Phase.AWAITING
     if first_step and droplet.operation_attempts >= settings.DROPLET_FIRST_STEP_MAX_RETRIES:
         return Failed(error.message)
-    wait = (
-        error.retry_after if isinstance(error, RateLimitedError) else _poll_delay(droplet.operation_attempts)
-    )
+    if isinstance(error, RateLimitedError):
+        wait = error.retry_after
+        metrics.rate_limit_wait(wait)
+    else:
+        wait = _poll_delay(droplet.operation_attempts)
     # Jitter: retries of many droplets spread out.
     return Poll(after=wait * random.uniform(1.0, 1.1), error=error.message)
 

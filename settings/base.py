@@ -11,6 +11,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# Every process's Prometheus counters live here (waldur_do/metrics.py); set before prometheus_client loads.
+PROMETHEUS_MULTIPROC_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics")))
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -37,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "waldur_do.health.HealthCheckMiddleware",  # first: probes answer whatever the Host header says
+    "waldur_do.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,6 +230,11 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# `/metrics` (waldur_do/metrics.py) answers staff, a scraper sending `Authorization: Bearer
+# <METRICS_BEARER_TOKEN>`, and any client on METRICS_ALLOWED_NETWORKS (CIDRs, e.g. 10.0.0.0/8).
+METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 
 # Workers write a heartbeat this often; `/ready/` fails when one of READY_REQUIRES_QUEUES has had no
 # worker's heartbeat for WORKER_HEARTBEAT_TIMEOUT.

@@ -1,5 +1,7 @@
 """Test runs: SQLite unless DATABASE_URL says otherwise, fast hashing, no calls out of this machine."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
 
@@ -15,3 +17,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Nothing in a test may reach the real DigitalOcean: a service settings without backend_url goes nowhere.
 DIGITALOCEAN_API_URL = "http://127.0.0.1:9/v2/"
 DIGITALOCEAN_REQUEST_TIMEOUT = 5.0
+
+# Prometheus' per-process files of the test run (and of the workers it starts), apart from `make run`'s. The
+# run's first process empties the folder, before anything counts: counters of earlier runs would add up with
+# this one's. The processes it starts inherit the marker and leave the folder alone.
+PROMETHEUS_MULTIPROC_DIR = VAR_DIR / "test-metrics"
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+if "WALDUR_DO_TEST_RUN" not in os.environ:
+    os.environ["WALDUR_DO_TEST_RUN"] = str(os.getpid())
+    for leftover in PROMETHEUS_MULTIPROC_DIR.glob("*.db"):
+        leftover.unlink()

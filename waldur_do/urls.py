@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from droplets.api import views as droplet_views
 from waldur_do.api.routers import Router
 from waldur_do.events.views import EventViewSet
+from waldur_do.metrics import MetricsView
 from waldur_do.structure import views as structure_views
 
 router = Router()
@@ -29,4 +30,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]

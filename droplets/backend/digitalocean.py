@@ -22,6 +22,8 @@ import requests
 import urllib3
 from digitalocean.baseapi import TokenError
 
+from waldur_do import metrics
+
 from . import errors
 from .base import (
     BackendAction,
@@ -59,7 +61,15 @@ class _Exchange:
 
         def recording(url, type="GET", params=None):
             self.method, self.response = type, None
-            self.response = perform(url, type, params)
+            try:
+                self.response = perform(url, type, params)
+            except requests.Timeout:
+                metrics.digitalocean_request(type, url, "timeout")
+                raise
+            except requests.RequestException:
+                metrics.digitalocean_request(type, url, "unreachable")
+                raise
+            metrics.digitalocean_request(type, url, metrics.digitalocean_outcome(self.response.status_code))
             return self.response
 
         obj._BaseAPI__perform_request = recording
