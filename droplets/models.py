@@ -49,6 +49,9 @@ class Image(CatalogItem):
     def full_name(self):
         return f"{self.distribution} {self.name}"
 
+    def __str__(self):
+        return self.full_name  # "Debian 12 x64": DigitalOcean's name alone ("12 x64") says too little
+
 
 class Size(CatalogItem):
     cores = models.PositiveSmallIntegerField()
