@@ -177,7 +177,7 @@ class DropletAdmin(admin.ModelAdmin):
         "since",
         "error",
         "ip",
-        "project",
+        "project_name",
         "customer",
     )
     list_filter = (
@@ -328,14 +328,14 @@ class DropletAdmin(admin.ModelAdmin):
     @admin.display(description="Runtime", ordering="runtime_state")
     def runtime_badge(self, droplet):
         if not droplet.runtime_state:
-            return "—"
+            return ""
         colour = RUNTIME_COLOURS.get(droplet.runtime_state, TRANSITION_COLOUR)
         return _badge(droplet.get_runtime_state_display(), colour)
 
     @admin.display(description="Operation", ordering="operation")
     def operation_in_flight(self, droplet):
         if not droplet.operation:
-            return "—"
+            return ""
         overdue = droplet.operation_deadline and droplet.operation_deadline < timezone.now()
         label = f"{droplet.operation} ({droplet.get_operation_phase_display().lower()})"
         return _badge(f"{label}, past its deadline", STATE_COLOURS[State.ERRED]) if overdue else label
@@ -359,6 +359,10 @@ class DropletAdmin(admin.ModelAdmin):
     @admin.display(description="IP")
     def ip(self, droplet):
         return droplet.access_url or ""
+
+    @admin.display(description="Project", ordering="project__name")
+    def project_name(self, droplet):
+        return droplet.project.name  # the customer has its own column
 
     @admin.display(description="Customer", ordering="project__customer__name")
     def customer(self, droplet):

@@ -9,6 +9,11 @@ from waldur_do.events.views import EventViewSet
 from waldur_do.metrics import MetricsView
 from waldur_do.structure import views as structure_views
 
+# The admin is an operator's console: the header says whose, and the changelists get the whole width (the
+# breadcrumbs and the index lead everywhere the navigation sidebar would).
+admin.site.site_header = admin.site.site_title = "waldur-do operations"
+admin.site.enable_nav_sidebar = False
+
 router = Router()
 router.register("customers", structure_views.CustomerViewSet, basename="customer")
 router.register("projects", structure_views.ProjectViewSet, basename="project")
