@@ -9,31 +9,42 @@ import contextvars
 import logging
 import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from celery import current_task
 
 CONTEXT_FIELDS = ("droplet_uuid", "backend_id", "operation", "task_id")
 
-_droplet = contextvars.ContextVar("log_droplet", default=None)
+
+@dataclass(frozen=True)
+class _DropletContext:
+    droplet: object
+    operation: str  # named when the context was entered: the line that says it ended still names it
+
+
+_context = contextvars.ContextVar("log_droplet", default=None)
 
 
 @contextmanager
 def droplet_context(droplet):
-    token = _droplet.set(droplet)
+    outer = _context.get()
+    operation = droplet.operation or (outer.operation if outer and outer.droplet.pk == droplet.pk else "")
+    token = _context.set(_DropletContext(droplet, operation))
     try:
         yield
     finally:
-        _droplet.reset(token)
+        _context.reset(token)
 
 
 class ContextFilter(logging.Filter):
     """Adds the CONTEXT_FIELDS to every record ("" where there is nothing to say)."""
 
     def filter(self, record):
-        droplet = _droplet.get()
+        context = _context.get()
+        droplet = context.droplet if context is not None else None
         record.droplet_uuid = droplet.uuid.hex if droplet is not None else ""
         record.backend_id = getattr(droplet, "backend_id", "") or ""
-        record.operation = getattr(droplet, "operation", "") or ""
+        record.operation = context.operation if context is not None else ""
         task = current_task
         record.task_id = (task.request.id or "") if task else ""
         return True

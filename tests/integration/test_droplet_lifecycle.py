@@ -90,8 +90,9 @@ def test_create_stop_resize_start_restart_rename_delete(demo, celery_worker_proc
     assert types[0] == "resource_creation_scheduled" and types[-1] == "resource_deletion_succeeded"
     # The worker's log lines name the droplet and the task they are about, and no token reaches any log.
     worker_log = celery_worker_process.output()
-    stop_done = next(line for line in worker_log.splitlines() if "resource_stop_succeeded" in line)
-    assert f"droplet_uuid={droplet['uuid']}" in stop_done and "task_id=" in stop_done, stop_done
+    ours = [line for line in worker_log.splitlines() if f"droplet_uuid={droplet['uuid']}" in line]
+    stop_done = next(line for line in ours if "resource_stop_succeeded" in line)
+    assert "operation=stop" in stop_done and "task_id=" in stop_done, stop_done
     user_token = api.session.headers["Authorization"].split()[1]
     for secret in (user_token, demo.emulator.token):
         assert secret not in worker_log

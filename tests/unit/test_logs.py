@@ -1,6 +1,7 @@
 """Log lines (waldur_do/logs.py, settings.LOGGING): the droplet and task they are about, on every line, in
 JSON or text; and no token in any of them."""
 
+import contextlib
 import io
 import json
 import logging
@@ -12,7 +13,7 @@ from django.conf import settings
 
 from waldur_do.logs import droplet_context, redact
 
-DROPLET = SimpleNamespace(uuid=uuid4(), backend_id="4242", operation="stop")
+DROPLET = SimpleNamespace(pk=1, uuid=uuid4(), backend_id="4242", operation="stop")
 
 
 def _line(formatter_name: str, message: str, *args, droplet=DROPLET) -> str:
@@ -30,7 +31,7 @@ def _line(formatter_name: str, message: str, *args, droplet=DROPLET) -> str:
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        with droplet_context(droplet):
+        with droplet_context(droplet) if droplet is not None else contextlib.nullcontext():
             logger.warning(message, *args)
     finally:
         logger.removeHandler(handler)
@@ -44,6 +45,12 @@ def test_a_json_line_names_the_droplet_and_its_operation():
     assert (line["droplet_uuid"], line["backend_id"], line["operation"]) == (DROPLET.uuid.hex, "4242", "stop")
     assert (line["level"], line["logger"]) == ("WARNING", "tests.logs")
     assert "task_id" in line and "time" in line
+
+
+def test_the_line_that_ends_an_operation_still_names_it():
+    with droplet_context(DROPLET):
+        ended = SimpleNamespace(pk=1, uuid=DROPLET.uuid, backend_id="4242", operation="")
+        assert '"operation": "stop"' in _line("json", "stop succeeded", droplet=ended)
 
 
 def test_a_text_line_shows_only_the_context_it_has():
