@@ -26,6 +26,7 @@ from waldur_do.logs import droplet_context
 from . import history
 from .backend import get_backend
 from .backend.base import BackendDroplet
+from .backend.budget import Priority, spending_as
 from .backend.errors import BackendError, RateLimitedError
 from .models import Droplet, Size
 from .states import OPERATIONS, RUNTIME_STATE_BY_DO_STATUS, Operation, Phase, RuntimeState, State
@@ -68,8 +69,12 @@ def _advance_claimed(droplet: Droplet) -> NextStep | None:
     strategy = STRATEGIES[operation.name]
     step = Step(droplet, operation, get_backend(droplet.service_settings))
     past_deadline = timezone.now() > droplet.operation_deadline
+    # A first step sends what a user asked for and may spend the token's budget to the last request; a
+    # step following DigitalOcean leaves a reserve for those.
+    priority = Priority.POLL if droplet.operation_phase == Phase.AWAITING else Priority.USER
     try:
-        outcome = strategy.at_deadline(step) if past_deadline else strategy.advance(step)
+        with spending_as(priority):
+            outcome = strategy.at_deadline(step) if past_deadline else strategy.advance(step)
     except BackendError as error:
         if past_deadline:
             outcome = Failed(
@@ -125,16 +130,16 @@ def _after_backend_error(step: Step, error: BackendError):
     droplet = step.droplet
     if not error.retryable:
         return Failed(error.message)
+    if isinstance(error, RateLimitedError):
+        # DigitalOcean's limit (or our budget of it) says when: waiting for it is no failed attempt, and no
+        # number of such waits fails an operation (its deadline still does).
+        metrics.rate_limit_wait(error.retry_after)
+        return Poll(after=error.retry_after * random.uniform(1.0, 1.1), error=error.message, attempt=False)
     first_step = step.phase != Phase.AWAITING
     if first_step and droplet.operation_attempts >= settings.DROPLET_FIRST_STEP_MAX_RETRIES:
         return Failed(error.message)
-    if isinstance(error, RateLimitedError):
-        wait = error.retry_after
-        metrics.rate_limit_wait(wait)
-    else:
-        wait = _poll_delay(droplet.operation_attempts)
     # Jitter: retries of many droplets spread out.
-    return Poll(after=wait * random.uniform(1.0, 1.1), error=error.message)
+    return Poll(after=_poll_delay(droplet.operation_attempts) * random.uniform(1.0, 1.1), error=error.message)
 
 
 def _follow(step: Step, strategy, outcome) -> NextStep | None:
@@ -151,7 +156,7 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
     # Leased until the next step is due (and may take its time): only past that does beat resume it.
     lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
-    attempt = droplet.operation_attempts + 1
+    attempt = droplet.operation_attempts + (1 if outcome.attempt else 0)
     with transaction.atomic():
         written = step.save(
             operation_lease_until=lease_until,

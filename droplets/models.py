@@ -137,3 +137,14 @@ class Droplet(UuidModel, TimestampedModel):
     @property
     def access_url(self):
         return self.external_ips[0] if self.external_ips else None
+
+
+class TokenBudget(models.Model):
+    """What one DigitalOcean token has spent of its request budget (backend/budget.py), on deployments
+    whose broker is not Redis. `key` is a hash of the token, never the token."""
+
+    key = models.CharField(max_length=64, unique=True)
+    spent = models.JSONField(default=dict)
+
+    def __str__(self):
+        return self.key

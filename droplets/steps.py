@@ -59,6 +59,7 @@ class Poll:
 
     after: float | None = None
     error: str = ""  # the passing error this step is retried for, kept on the row for operators
+    attempt: bool = True  # counts towards the retry limit (waiting out a rate limit does not)
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,13 @@ DIGITALOCEAN_API_URL = env("DIGITALOCEAN_API_URL", default="https://api.digitalo
 DIGITALOCEAN_REQUEST_TIMEOUT = env.float("DIGITALOCEAN_REQUEST_TIMEOUT", default=10.0)
 # python-digitalocean hides the retry-after of a 429, so a rate-limited call is retried after this long.
 DIGITALOCEAN_RATE_LIMIT_RETRY = env.float("DIGITALOCEAN_RATE_LIMIT_RETRY", default=60.0)
+# Each token's request budget (droplets/backend/budget.py): DigitalOcean's two limits, the share of each that
+# polls and background work leave to users' requests, and the share of the hour background work may spend.
+DIGITALOCEAN_BUDGET_PER_MINUTE = env.float("DIGITALOCEAN_BUDGET_PER_MINUTE", default=250)
+DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default=5000)
+DIGITALOCEAN_BUDGET_POLL_RESERVE = env.float("DIGITALOCEAN_BUDGET_POLL_RESERVE", default=0.1)
+DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE", default=0.3)
+DIGITALOCEAN_BUDGET_BACKGROUND_SHARE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_SHARE", default=0.3)
 # Where `make run` finds the bundled emulator; the demo service settings point there.
 DEMO_EMULATOR_URL = env("DEMO_EMULATOR_URL", default="http://127.0.0.1:8808/v2/")
 

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
+from .base import DATABASES, VAR_DIR, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -28,3 +28,8 @@ if "WALDUR_DO_TEST_RUN" not in os.environ:
     os.environ["WALDUR_DO_TEST_RUN"] = str(os.getpid())
     for leftover in PROMETHEUS_MULTIPROC_DIR.glob("*.db"):
         leftover.unlink()
+
+# Tests share the emulator's token, so a real budget would run out across the suite: effectively unmetered,
+# except where a test sets its own limits (tests/backend/test_budget.py).
+DIGITALOCEAN_BUDGET_PER_MINUTE = env.float("DIGITALOCEAN_BUDGET_PER_MINUTE", default=1e9)
+DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default=1e9)

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from droplets.backend.budget import Priority, spending_as
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from droplets.states import Phase
@@ -32,7 +33,8 @@ def periodic(job):
 def droplet_inventory_sync_task():
     for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
         try:
-            changed = droplet_inventory_sync(service_settings=service_settings)
+            with spending_as(Priority.BACKGROUND):
+                changed = droplet_inventory_sync(service_settings=service_settings)
         except BackendError as error:
             logger.warning("Inventory of %s not synced: %s", service_settings.name, error.message)
             continue
@@ -44,7 +46,8 @@ def droplet_inventory_sync_task():
 def catalog_pull_task():
     for service_settings in ServiceSettings.objects.all():
         try:
-            service_settings_sync(service_settings=service_settings)
+            with spending_as(Priority.BACKGROUND):
+                service_settings_sync(service_settings=service_settings)
         except BackendError as error:
             if error.retryable:
                 # A moment's trouble says nothing about the account: erring it would block new droplets

@@ -34,6 +34,7 @@ from .base import (
     CreatedDroplet,
     SshKeySpec,
 )
+from .budget import budget_key
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
 class _Exchange:
     """The HTTP answers of one call: every library object made through it records what it receives."""
 
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, budget=None):
         self._options = options
+        self._budget = budget
+        self._budget_key = budget_key(options["token"] or "")
         self.response: requests.Response | None = None
         self.method = "GET"
 
@@ -61,6 +64,8 @@ class _Exchange:
 
         def recording(url, type="GET", params=None):
             self.method, self.response = type, None
+            if self._budget is not None:
+                self._budget.spend(self._budget_key)  # BudgetExhausted: not sent, to be sent later
             try:
                 self.response = perform(url, type, params)
             except requests.Timeout:
@@ -70,6 +75,8 @@ class _Exchange:
                 metrics.digitalocean_request(type, url, "unreachable")
                 raise
             metrics.digitalocean_request(type, url, metrics.digitalocean_outcome(self.response.status_code))
+            if self._budget is not None:
+                self._budget.observe(self._budget_key, self.response.headers)
             return self.response
 
         obj._BaseAPI__perform_request = recording
@@ -77,8 +84,11 @@ class _Exchange:
 
 
 class DigitalOceanBackend:
-    def __init__(self, *, token: str, api_url: str, timeout: float, rate_limit_retry: float = 60.0):
+    def __init__(
+        self, *, token: str, api_url: str, timeout: float, rate_limit_retry: float = 60.0, budget=None
+    ):
         self._token = token
+        self._budget = budget  # the token's request budget (budget.py); None: unmetered
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
         self._timeout = timeout
         self._rate_limit_retry = rate_limit_retry
@@ -285,7 +295,7 @@ class DigitalOceanBackend:
     def _call(self):
         """Runs python-digitalocean calls; whatever they raise leaves as one of `backend.errors`, told from
         the HTTP answer they received, or from the connection when none came."""
-        exchange = _Exchange(self._options())
+        exchange = _Exchange(self._options(), self._budget)
         try:
             yield exchange
         except TokenError:
