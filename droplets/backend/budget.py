@@ -67,11 +67,12 @@ class Window:
 
 @dataclass(frozen=True)
 class Limits:
-    per_minute: float
+    per_minute: float  # in any `burst_seconds` (DigitalOcean: a minute)
     per_hour: float
     poll_reserve: float  # fractions of each limit left to the priorities above
     background_reserve: float
     background_share: float  # of the hourly limit, background work's own
+    burst_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls) -> "Limits":
@@ -81,11 +82,12 @@ class Limits:
             poll_reserve=settings.DIGITALOCEAN_BUDGET_POLL_RESERVE,
             background_reserve=settings.DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE,
             background_share=settings.DIGITALOCEAN_BUDGET_BACKGROUND_SHARE,
+            burst_seconds=settings.DIGITALOCEAN_BUDGET_BURST_SECONDS,
         )
 
     @property
     def minute(self) -> Window:
-        return Window("minute", self.per_minute, 60, 1)
+        return Window("minute", self.per_minute, self.burst_seconds, self.burst_seconds / 60)
 
     @property
     def hour(self) -> Window:
