@@ -199,7 +199,9 @@ DIGITALOCEAN_RATE_LIMIT_RETRY = env.float("DIGITALOCEAN_RATE_LIMIT_RETRY", defau
 # Each token's request budget (droplets/backend/budget.py): DigitalOcean's two limits, the share of each that
 # polls and background work leave to users' requests, and the share of the hour background work may spend.
 DIGITALOCEAN_BUDGET_PER_MINUTE = env.float("DIGITALOCEAN_BUDGET_PER_MINUTE", default=250)
-DIGITALOCEAN_BUDGET_BURST_SECONDS = env.float("DIGITALOCEAN_BUDGET_BURST_SECONDS", default=60)  # that "minute"
+DIGITALOCEAN_BUDGET_BURST_SECONDS = env.float(
+    "DIGITALOCEAN_BUDGET_BURST_SECONDS", default=60
+)  # that "minute"
 DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default=5000)
 DIGITALOCEAN_BUDGET_POLL_RESERVE = env.float("DIGITALOCEAN_BUDGET_POLL_RESERVE", default=0.1)
 DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE", default=0.3)

@@ -15,6 +15,7 @@ import contextlib
 import email.utils
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import digitalocean
@@ -45,6 +46,9 @@ LONGEST_RATE_LIMIT_WAIT = 3600.0
 # Statuses that say nothing about the request itself: the same call may succeed later.
 RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
+
+
+PAGE_SIZE = 200  # the most DigitalOcean gives in one page
 
 
 class _Exchange:
@@ -186,9 +190,13 @@ class DigitalOceanBackend:
             return _droplet(data["droplet"])
 
     def list_droplets(self) -> list[BackendDroplet]:
-        droplets = self._get_all("droplets/", "droplets")
-        with _reading():
-            return [_droplet(d) for d in droplets]
+        return [droplet for page in self.droplet_pages() for droplet in page]
+
+    def droplet_pages(self) -> Iterator[list[BackendDroplet]]:
+        """The account's droplets, a page (up to 200) at a time, so a caller holds one page at once."""
+        for page in self._pages("droplets/", "droplets"):
+            with _reading():
+                yield [_droplet(d) for d in page]
 
     def destroy_droplet(self, droplet_id: str) -> None:
         with self._droplet_gone_if_not_found(), self._call() as call:
@@ -276,20 +284,33 @@ class DigitalOceanBackend:
             return int(key.id)
 
     def _get_all(self, path: str, key: str, params: dict | None = None) -> list[dict]:
-        """Every page of a listing. The library stops quietly when a later page fails, so the count is
-        checked against `meta.total`: a short list must never be read as "these droplets are gone"."""
-        with self._call() as call:
-            data = call.make(digitalocean.Manager).get_data(path, params=dict(params or {}))
-        with _reading():
-            items = data.get(key, [])
-            total = data.get("meta", {}).get("total", len(items))
-            if not all(isinstance(item, dict) for item in items):
-                raise TypeError(f"{key} holds something other than objects")
-        if len(items) < total:
+        """Every page of a listing, as one list."""
+        return [item for page in self._pages(path, key, params) for item in page]
+
+    def _pages(self, path: str, key: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """A listing page by page (the library's own paging holds them all, and stops quietly when a later
+        page fails). After the last page, the count is checked against `meta.total`: a short listing must
+        never be read as "these droplets are gone"."""
+        seen, total, page = 0, None, 1
+        while total is None or seen < total:
+            with self._call() as call:
+                data = call.make(digitalocean.Manager).get_data(
+                    path, params={**(params or {}), "page": page, "per_page": PAGE_SIZE}
+                )
+            with _reading():
+                items = data.get(key, [])
+                total = data.get("meta", {}).get("total", len(items)) if total is None else total
+                if not all(isinstance(item, dict) for item in items):
+                    raise TypeError(f"{key} holds something other than objects")
+            if not items:
+                break
+            seen += len(items)
+            yield items
+            page += 1
+        if seen < total:
             raise errors.TransientError(
-                f"DigitalOcean returned {len(items)} of {total} {key}; the listing was cut short."
+                f"DigitalOcean returned {seen} of {total} {key}; the listing was cut short."
             )
-        return items
 
     @contextlib.contextmanager
     def _call(self):

@@ -6,6 +6,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -77,18 +79,57 @@ def test_inventory_sync_leaves_a_droplet_that_changed_during_the_listing_for_the
     emulator_server, emulated_catalog, on_do, monkeypatch
 ):
     """A create that completes while the listing is taken is not on that listing: not gone for all that."""
-    droplet = on_do()
+    droplet, _listed = on_do(), on_do()
     emulator_server.control.out_of_band(int(droplet.backend_id), delete=True)
-    original = DigitalOceanBackend.list_droplets
+    original = DigitalOceanBackend.droplet_pages
 
     def listing_while_a_worker_writes(backend):
-        listed = original(backend)
-        Droplet.objects.filter(pk=droplet.pk).update(modified=timezone.now())
-        return listed
+        for page in original(backend):
+            Droplet.objects.filter(pk=droplet.pk).update(modified=timezone.now())
+            yield page
 
-    monkeypatch.setattr(DigitalOceanBackend, "list_droplets", listing_while_a_worker_writes)
+    monkeypatch.setattr(DigitalOceanBackend, "droplet_pages", listing_while_a_worker_writes)
     assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
     assert fresh(droplet).state == State.OK
+
+
+def test_inventory_sync_reads_page_by_page_and_writes_nothing_when_nothing_changed(
+    emulator_server, emulated_catalog, on_do
+):
+    emulator_server.control.configure(max_per_page=2)
+    for _ in range(5):
+        on_do()
+    emulator_server.control.clear_requests()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+    listings = [e for e in emulator_server.control.requests() if e["path"].rstrip("/") == "/v2/droplets"]
+    assert [e["query"]["page"] for e in listings] == ["1", "2", "3"]  # ⌈5/2⌉ calls, one page each
+    assert len(emulator_server.control.requests()) == 3
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert not [sql for sql in writes if "droplets_tokenbudget" not in sql]  # the budget counts, only
+
+
+def test_a_droplet_missing_from_a_listing_is_gone_only_when_digitalocean_says_so(
+    emulator_server, emulated_catalog, on_do, monkeypatch
+):
+    """A droplet deleted while the pages are read shifts the later pages: another droplet may be on none."""
+    hidden, shown = on_do(), on_do()
+    original = DigitalOceanBackend.droplet_pages
+
+    def listing_that_skips_one(backend):
+        for page in original(backend):
+            yield [current for current in page if current.id != hidden.backend_id]
+
+    monkeypatch.setattr(DigitalOceanBackend, "droplet_pages", listing_that_skips_one)
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+    assert fresh(hidden).state == State.OK
+
+    emulator_server.control.out_of_band(int(hidden.backend_id), delete=True)
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 1
+    assert (fresh(hidden).state, fresh(hidden).error_message) == (State.ERRED, DELETED_OUTSIDE_MESSAGE)
+    assert fresh(shown).state == State.OK
 
 
 def test_inventory_sync_leaves_droplets_in_an_operation_alone(emulator_server, emulated_catalog, on_do):
