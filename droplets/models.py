@@ -139,12 +139,13 @@ class Droplet(UuidModel, TimestampedModel):
         return self.external_ips[0] if self.external_ips else None
 
 
-class TokenBudget(models.Model):
-    """What one DigitalOcean token has spent of its request budget (backend/budget.py), on deployments
-    whose broker is not Redis. `key` is a hash of the token, never the token."""
+class SharedState(models.Model):
+    """What every process shares about a DigitalOcean account (backend/shared.py), on deployments whose
+    broker is not Redis: its request budget, the latest look at its actions. Keys hold a hash of the token,
+    never the token."""
 
-    key = models.CharField(max_length=64, unique=True)
-    spent = models.JSONField(default=dict)
+    key = models.CharField(max_length=100, unique=True)
+    value = models.JSONField(null=True)
 
     def __str__(self):
         return self.key

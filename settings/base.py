@@ -263,6 +263,9 @@ EVENT_RETENTION = timedelta(days=env.float("EVENT_RETENTION_DAYS", default=90))
 DROPLET_POLL_INITIAL = env.float("DROPLET_POLL_INITIAL", default=2.0)
 DROPLET_POLL_FACTOR = env.float("DROPLET_POLL_FACTOR", default=1.5)
 DROPLET_POLL_MAX = env.float("DROPLET_POLL_MAX", default=30.0)
+# Polls of one account's operations share one look at its latest actions, taken again when it is older than
+# this (droplets/observation.py); 0 takes a look for every poll.
+DROPLET_POLL_SNAPSHOT_SECONDS = env.float("DROPLET_POLL_SNAPSHOT_SECONDS", default=DROPLET_POLL_INITIAL)
 # Largest accepted cloud-init user_data (DigitalOcean's own limit is 64 KiB).
 DROPLET_USER_DATA_MAX_BYTES = 64 * 1024
 

@@ -33,3 +33,8 @@ if "WALDUR_DO_TEST_RUN" not in os.environ:
 # except where a test sets its own limits (tests/backend/test_budget.py).
 DIGITALOCEAN_BUDGET_PER_MINUTE = env.float("DIGITALOCEAN_BUDGET_PER_MINUTE", default=1e9)
 DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default=1e9)
+
+# In-process tests move the emulator's clock between steps: every poll takes a fresh look at the account's
+# actions (tests/tasks/test_execution.py proves the sharing with a longer age; the end-to-end workers share
+# theirs, FAST_WORKER_SETTINGS).
+DROPLET_POLL_SNAPSHOT_SECONDS = env.float("DROPLET_POLL_SNAPSHOT_SECONDS", default=0)

@@ -19,17 +19,15 @@ and web process spends from one budget.
 
 import contextlib
 import contextvars
-import functools
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from enum import IntEnum
 
 from django.conf import settings
-from django.db import transaction
 
 from .errors import RateLimitedError
+from .shared import shared_store
 
 
 class Priority(IntEnum):
@@ -172,7 +170,7 @@ class RequestBudget:
         """Counts one request for the current priority, or raises BudgetExhausted."""
         priority = _priority.get()
         now = self.clock()
-        wait = self.store.update(key, lambda spent: take(spent, self.limits, priority, now))
+        wait = self.store.update(f"budget:{key}", lambda spent: take(spent or {}, self.limits, priority, now))
         if wait > 0:
             raise BudgetExhausted(
                 "DigitalOcean's request budget for this account is spent for now.", retry_after=wait
@@ -186,59 +184,13 @@ class RequestBudget:
         now = self.clock()
 
         def change(spent):
-            return corrected(spent, self.limits, limit=int(limit), remaining=int(remaining), now=now), None
+            return corrected(
+                spent or {}, self.limits, limit=int(limit), remaining=int(remaining), now=now
+            ), None
 
-        self.store.update(key, change)
-
-
-class DatabaseStore:
-    """The buckets in a row per token, changed under the row's lock (a write lock on SQLite)."""
-
-    def update(self, key: str, change):
-        from ..models import TokenBudget  # models load after the backend module
-
-        with transaction.atomic():
-            row, _ = TokenBudget.objects.select_for_update().get_or_create(key=key)
-            row.spent, result = change(row.spent)
-            row.save(update_fields=["spent"])
-        return result
-
-
-class RedisStore:
-    """The buckets in one Redis key per token, changed with optimistic locking (WATCH): of two processes
-    changing them at once, one retries with what the other wrote."""
-
-    PREFIX = "waldur-do:budget:"
-
-    def __init__(self, url: str):
-        import redis
-
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-    def update(self, key: str, change):
-        import redis
-
-        name = self.PREFIX + key
-        while True:
-            with self.redis.pipeline() as pipe:
-                try:
-                    pipe.watch(name)
-                    stored = pipe.get(name)
-                    spent, result = change(json.loads(stored) if stored else {})
-                    pipe.multi()
-                    pipe.set(name, json.dumps(spent), ex=3700)  # unused for an hour: nothing left to count
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue
+        self.store.update(f"budget:{key}", change)
 
 
 def default_budget() -> RequestBudget:
-    """The budget every backend spends from: in Redis when Redis is the broker, else in the database."""
-    url = settings.CELERY_BROKER_URL
-    return RequestBudget(_redis_store(url) if url.startswith(("redis://", "rediss://")) else DatabaseStore())
-
-
-@functools.cache
-def _redis_store(url: str) -> RedisStore:
-    return RedisStore(url)  # one connection pool per process
+    """The budget every backend spends from, in the store every process shares."""
+    return RequestBudget(shared_store())

@@ -51,6 +51,15 @@ DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
 PAGE_SIZE = 200  # the most DigitalOcean gives in one page
 
 
+def _action(action: dict) -> BackendAction:
+    return BackendAction(
+        id=str(action["id"]),
+        type=action["type"],
+        status=action["status"],
+        started_at=_parse_time(action.get("started_at")),
+    )
+
+
 class _Exchange:
     """The HTTP answers of one call: every library object made through it records what it receives."""
 
@@ -232,6 +241,20 @@ class DigitalOceanBackend:
                 started_at=_parse_time(getattr(action, "started_at", None)),
             )
 
+    @property
+    def account_key(self) -> str:
+        """Names this account in shared state (backend/shared.py): a hash of the token."""
+        return budget_key(self._token or "")
+
+    def account_actions(self) -> list[BackendAction]:
+        """The account's latest actions on every droplet, newest first: one page of up to 200."""
+        with self._call() as call:
+            answer = call.make(digitalocean.Manager).get_data(
+                "actions/", params={"page": 1, "per_page": PAGE_SIZE}
+            )
+        with _reading():
+            return [_action(action) for action in answer["actions"]]
+
     def recent_actions(self, droplet_id: str) -> list[BackendAction]:
         """The droplet's latest actions, newest first (one page): ours and those DigitalOcean started."""
         with self._droplet_gone_if_not_found(), self._call() as call:
@@ -239,15 +262,7 @@ class DigitalOceanBackend:
                 f"droplets/{droplet_id}/actions/", params={"page": 1}
             )
         with _reading():
-            return [
-                BackendAction(
-                    id=str(action["id"]),
-                    type=action["type"],
-                    status=action["status"],
-                    started_at=_parse_time(action.get("started_at")),
-                )
-                for action in answer["actions"]
-            ]
+            return [_action(action) for action in answer["actions"]]
 
     # Plumbing
 

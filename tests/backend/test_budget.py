@@ -12,16 +12,15 @@ from django.db import connection
 
 from droplets.backend.budget import (
     BudgetExhausted,
-    DatabaseStore,
     Limits,
     Priority,
-    RedisStore,
     RequestBudget,
     corrected,
     spending_as,
     take,
 )
-from droplets.models import TokenBudget
+from droplets.backend.shared import DatabaseStore, RedisStore
+from droplets.models import SharedState
 from tests.fixtures.worker import ROOT, database_url
 
 LIMITS = Limits(per_minute=10, per_hour=15, poll_reserve=0.2, background_reserve=0.5, background_share=0.2)
@@ -86,7 +85,7 @@ def test_a_spent_budget_is_a_wait_not_a_request(db):
         with pytest.raises(BudgetExhausted):
             budget.spend("polled")
     budget.spend("polled")  # a user's request still fits in the reserve
-    assert TokenBudget.objects.filter(key="key").exists()
+    assert SharedState.objects.filter(key="budget:key").exists()
 
 
 # Processes sharing one budget: each of PROCESSES takes as many as it can of the same token's at once;
@@ -96,7 +95,8 @@ SPENDER = textwrap.dedent(
     """
     import django, os, sys
     django.setup()
-    from droplets.backend.budget import BudgetExhausted, DatabaseStore, Limits, RedisStore, RequestBudget
+    from droplets.backend.budget import BudgetExhausted, Limits, RequestBudget
+    from droplets.backend.shared import DatabaseStore, RedisStore
     limits = Limits(per_minute=40, per_hour=1000, poll_reserve=0, background_reserve=0, background_share=1)
     store = RedisStore(os.environ["BUDGET_REDIS"]) if os.environ.get("BUDGET_REDIS") else DatabaseStore()
     budget = RequestBudget(store, limits)
@@ -130,5 +130,5 @@ def test_processes_share_one_budget_in_the_database(transactional_db):
 @pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis://"), reason="the broker is not Redis")
 def test_processes_share_one_budget_in_redis(db):
     key = f"shared-redis-{os.getpid()}"
-    RedisStore(settings.CELERY_BROKER_URL).redis.delete(RedisStore.PREFIX + key)
+    RedisStore(settings.CELERY_BROKER_URL).redis.delete(f"{RedisStore.PREFIX}budget:{key}")
     assert _spend_in_processes(key, BUDGET_REDIS=settings.CELERY_BROKER_URL) == 40

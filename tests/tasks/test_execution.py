@@ -559,3 +559,23 @@ def test_an_operation_waits_for_an_action_digitalocean_started_itself(emulator_s
     assert run_operation(online) is None
     assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
     assert sorted(_actions_on_do(emulator_server, online)) == sorted([event, "shutdown"])
+
+
+def test_polls_of_one_accounts_operations_share_one_look_at_its_actions(
+    emulator_server, emulated_catalog, project, settings
+):
+    """Following N operations costs one listing of the account's actions per look, not N requests."""
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    for droplet in droplets:
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.clear_requests()
+
+    for droplet in droplets:
+        assert step(droplet) is not None  # still shutting down: polled again later
+
+    requests = emulator_server.control.requests()
+    assert [(r["method"], r["path"].rstrip("/")) for r in requests] == [("GET", "/v2/actions")]
+    assert all(fresh(droplet).operation_phase == "awaiting" for droplet in droplets)

@@ -106,9 +106,10 @@ CELLS = [(op, fault) for fault, spec in FAULTS.items() for op in spec.applies]
 
 
 def _requests_match(op: str, droplet) -> dict:
+    """The operation's own requests, and the look at the account's actions its polls share."""
     if op == "create":
-        return {"path_regex": r"^/v2/droplets$"}
-    return {"path_regex": rf"^/v2/droplets/{droplet.backend_id}"}
+        return {"path_regex": r"^/v2/droplets$|^/v2/actions/?$"}
+    return {"path_regex": rf"^/v2/droplets/{droplet.backend_id}|^/v2/actions/?$"}
 
 
 def _fill(value, **names):

@@ -108,7 +108,7 @@ def test_inventory_sync_reads_page_by_page_and_writes_nothing_when_nothing_chang
     assert [e["query"]["page"] for e in listings] == ["1", "2", "3"]  # ⌈5/2⌉ calls, one page each
     assert len(emulator_server.control.requests()) == 3
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
-    assert not [sql for sql in writes if "droplets_tokenbudget" not in sql]  # the budget counts, only
+    assert not [sql for sql in writes if "droplets_sharedstate" not in sql]  # the budget counts, only
 
 
 def test_a_droplet_missing_from_a_listing_is_gone_only_when_digitalocean_says_so(
