@@ -2,6 +2,8 @@
 no droplet waits forever on an operation whose worker was lost."""
 
 import logging
+import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -12,6 +14,7 @@ from waldur_do.structure.models import ServiceSettings
 
 from . import history
 from .backend import get_backend
+from .backend.digitalocean import PAGE_SIZE
 from .backend.errors import NotFoundError
 from .execution import droplet_fields_from_backend, failure_fields
 from .models import Droplet, Size
@@ -51,7 +54,24 @@ def droplet_inventory_sync(*, service_settings: ServiceSettings) -> int:
         except NotFoundError:
             current = None
         changed += _bring_in_step(droplet, current, size_by_slug)
+    ServiceSettings.objects.filter(pk=service_settings.pk).update(
+        synced_at=started, sync_interval=sync_interval_for(len(listed))
+    )
     return changed
+
+
+def sync_interval_for(droplets: int) -> int:
+    """Seconds between two syncs of an account of `droplets` droplets, so that its listing (a request per
+    page of 200) spends at most DROPLET_SYNC_BUDGET_SHARE of the account's hourly budget, and never more
+    often than DROPLET_SYNC_MIN_INTERVAL_SECONDS."""
+    pages = max(1, math.ceil(droplets / PAGE_SIZE))
+    per_hour = settings.DIGITALOCEAN_BUDGET_PER_HOUR * settings.DROPLET_SYNC_BUDGET_SHARE
+    return max(settings.DROPLET_SYNC_MIN_INTERVAL_SECONDS, math.ceil(3600 * pages / per_hour))
+
+
+def droplet_sync_due(service_settings: ServiceSettings) -> bool:
+    last = service_settings.synced_at
+    return last is None or timezone.now() >= last + timedelta(seconds=service_settings.sync_interval)
 
 
 def _unlisted(rows, listed: set[str]):

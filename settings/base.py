@@ -206,6 +206,11 @@ DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default
 DIGITALOCEAN_BUDGET_POLL_RESERVE = env.float("DIGITALOCEAN_BUDGET_POLL_RESERVE", default=0.1)
 DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE", default=0.3)
 DIGITALOCEAN_BUDGET_BACKGROUND_SHARE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_SHARE", default=0.3)
+# The drift sync of each account runs at most every DROPLET_SYNC_MIN_INTERVAL_SECONDS, and less often for an
+# account whose listing would otherwise spend more than DROPLET_SYNC_BUDGET_SHARE of its hourly budget
+# (within background work's share, which also pays for catalog pulls).
+DROPLET_SYNC_MIN_INTERVAL_SECONDS = env.int("DROPLET_SYNC_MIN_INTERVAL_SECONDS", default=60)
+DROPLET_SYNC_BUDGET_SHARE = env.float("DROPLET_SYNC_BUDGET_SHARE", default=0.25)
 # Where `make run` finds the bundled emulator; the demo service settings point there.
 DEMO_EMULATOR_URL = env("DEMO_EMULATOR_URL", default="http://127.0.0.1:8808/v2/")
 

@@ -9,7 +9,12 @@ from droplets.backend.budget import Priority, spending_as
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from droplets.states import Phase
-from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_unleased_list
+from droplets.sync import (
+    droplet_fail_overdue,
+    droplet_inventory_sync,
+    droplet_sync_due,
+    droplet_unleased_list,
+)
 from waldur_do.events.log import purge_expired
 from waldur_do.structure.models import ServiceSettings
 
@@ -32,6 +37,8 @@ def periodic(job):
 @periodic
 def droplet_inventory_sync_task():
     for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
+        if not droplet_sync_due(service_settings):
+            continue  # a big account is synced less often: its sync keeps to its share of the budget
         try:
             with spending_as(Priority.BACKGROUND):
                 changed = droplet_inventory_sync(service_settings=service_settings)

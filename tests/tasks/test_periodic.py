@@ -16,7 +16,13 @@ from droplets.backend.errors import TransientError
 from droplets.execution import droplet_backend_tag
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
-from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
+from droplets.sync import (
+    DELETED_OUTSIDE_MESSAGE,
+    droplet_fail_overdue,
+    droplet_inventory_sync,
+    droplet_sync_due,
+    sync_interval_for,
+)
 from tasks.droplets import droplet_advance_task
 from tasks.management.commands.setup_periodic_tasks import SCHEDULE
 from tasks.periodic import (
@@ -108,7 +114,23 @@ def test_inventory_sync_reads_page_by_page_and_writes_nothing_when_nothing_chang
     assert [e["query"]["page"] for e in listings] == ["1", "2", "3"]  # ⌈5/2⌉ calls, one page each
     assert len(emulator_server.control.requests()) == 3
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
-    assert not [sql for sql in writes if "droplets_sharedstate" not in sql]  # the budget counts, only
+    assert not [sql for sql in writes if '"droplets_droplet"' in sql or '"events_event"' in sql]
+
+
+def test_the_sync_of_a_big_account_runs_less_often_keeping_to_its_share_of_the_budget(
+    emulated_catalog, settings
+):
+    settings.DIGITALOCEAN_BUDGET_PER_HOUR, settings.DROPLET_SYNC_BUDGET_SHARE = 5000, 0.25
+    assert [sync_interval_for(n) for n in (0, 4_000, 10_000, 100_000)] == [60, 60, 144, 1440]
+    # at 10,000 droplets: 50 pages every 144 s is 1,250 requests an hour, the 25 % share of 5,000
+
+    service_settings = emulated_catalog.service_settings
+    assert droplet_sync_due(service_settings)
+    droplet_inventory_sync(service_settings=service_settings)
+    service_settings.refresh_from_db()
+    assert (service_settings.sync_interval, droplet_sync_due(service_settings)) == (60, False)
+    service_settings.synced_at -= timedelta(seconds=61)
+    assert droplet_sync_due(service_settings)
 
 
 def test_a_droplet_missing_from_a_listing_is_gone_only_when_digitalocean_says_so(

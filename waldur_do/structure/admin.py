@@ -62,11 +62,20 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceSettings)
 class ServiceSettingsAdmin(admin.ModelAdmin):
-    list_display = ("name", "type", "state", "shared", "customer", "backend_url")
+    list_display = (
+        "name",
+        "type",
+        "state",
+        "shared",
+        "customer",
+        "backend_url",
+        "sync_interval",
+        "synced_at",
+    )
     list_filter = ("state", "shared", "type")
     list_select_related = ("customer",)
     search_fields = ("name",)
-    readonly_fields = ("uuid", "state", "error_message", "droplets")
+    readonly_fields = ("uuid", "state", "error_message", "droplets", "sync_interval", "synced_at")
     actions = ("check_token_and_pull_catalog",)
     droplets = droplets_link("service_settings__id__exact")
 
