@@ -29,8 +29,7 @@ def test_a_burst_is_paced_by_the_shared_budget_not_throttled(demo, celery_worker
     assert 429 not in statuses
     assert len(statuses) > BURST_LIMIT  # more than the emulator takes in one window
     # ... because steps waited for the budget instead of sending (a wait, recorded, never a failure).
-    waits = [
-        event["context"]["error"]
-        for event in demo.api.get("events/", params={"event_type": "resource_creation_retried"}).json()
-    ]
+    retried = demo.api.get("events/", params={"event_type": "resource_creation_retried", "page_size": 100})
+    assert retried.status_code == 200, retried.text
+    waits = [event["context"]["error"] for event in retried.json()]
     assert waits and all("request budget" in error for error in waits), waits
