@@ -14,6 +14,7 @@ measured. `--quick` runs smaller numbers, to try the script out. Numbers go to B
 
 import argparse
 import json
+import logging
 import math
 import os
 import subprocess
@@ -66,6 +67,10 @@ class Emulator:
         self.server = BackgroundServer(self.app).start()
         self.url = f"{self.server.base_url}/v2/"
         self.core = self.app.core
+        # DigitalOcean's default of 25 droplets an account is raised on request: these accounts have had it.
+        state = self.core.export_state()
+        state["account"]["droplet_limit"] = 1_000_000
+        self.core.import_state(state)
 
 
 def digitalocean_requests() -> dict[str, float]:
@@ -289,14 +294,14 @@ def scenario_sync(accounts: int, per_account: int, database_url: str) -> None:
         result["requests"] = sum(since(before, digitalocean_requests()).values())
         return result
 
-    first = run(names[:1])  # brings the rows in step with what DigitalOcean says (start times…)
+    first = run(names)  # brings the rows in step with what DigitalOcean says (start times…)
     one = run(names[:1])
     every = run(names)
     pages = math.ceil(per_account / 200)
     interval = sync_interval_for(per_account)
     share = pages * 3600 / interval / 5000
     print(f"\n== drift sync: {accounts} accounts x {per_account} droplets")
-    print(f"   first sync of one account: {first}")
+    print(f"   first sync of every account: {first}")
     print(f"   one account, nothing changed: {one} (expected {pages} requests)")
     print(f"   {accounts} accounts, nothing changed: {every} (expected {pages * accounts} requests)")
     print(
@@ -308,6 +313,7 @@ _sync_emulators = []
 
 
 def main() -> None:
+    logging.getLogger().setLevel(logging.WARNING)  # each event is a log line: thousands of them
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script out")
     parser.add_argument("--only", choices=("one-token", "many-tokens", "sync"))
