@@ -2,18 +2,34 @@
 latest look at its actions (one listing of up to 200, newest first), shared by every worker through the
 shared store, and takes a new look only when that one is older than DROPLET_POLL_SNAPSHOT_SECONDS. So N
 operations polled at once cost about one request per look, not N. An action the look does not show (begun
-after it, or more than 200 actions ago) is asked for on its own."""
+after it, or more than 200 actions ago) is asked for on its own.
 
+Once its action is done, an operation reads the droplet as DigitalOcean has it now. When many of the
+account's operations wait for that at once, one look at all its droplets (a request per 200) serves them
+all; otherwise each droplet is asked for on its own."""
+
+import math
 import time
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
 
-from .backend.base import BackendAction
+from .backend.base import BackendAction, BackendDroplet
+from .backend.digitalocean import PAGE_SIZE
 from .backend.shared import shared_store
+from .states import Phase
 
 
-def observed_action(backend, action_id: str) -> BackendAction | None:
+@dataclass(frozen=True)
+class Observed:
+    """What a look showed, and when the look was taken (a Unix time)."""
+
+    action: BackendAction
+    taken_at: float
+
+
+def observed_action(backend, action_id: str) -> Observed | None:
     """The action as the account's latest look shows it, or None when it does not show it."""
     store = shared_store()
     key = f"actions:{backend.account_key}"
@@ -32,9 +48,39 @@ def observed_action(backend, action_id: str) -> BackendAction | None:
     if seen is None:
         return None
     action_type, status, started_at = seen
-    return BackendAction(
+    action = BackendAction(
         id=action_id,
         type=action_type,
         status=status,
         started_at=datetime.fromisoformat(started_at) if started_at else None,
     )
+    return Observed(action, look["taken_at"])
+
+
+def observed_droplet(backend, droplet, *, done_by: float) -> BackendDroplet | None:
+    """The droplet as a look at all the account's droplets taken after `done_by` (when its action was seen
+    done) shows it; None when there is no such look and taking one is not worth it, or it does not show it."""
+    store = shared_store()
+    key = f"droplets:{backend.account_key}"
+    look = store.read(key)
+    if look is None or look["taken_at"] < done_by:
+        if not _worth_a_look(droplet.service_settings_id):
+            return None
+        taken_at = time.time()
+        look = {"taken_at": taken_at, "droplets": {d.id: asdict(d) for d in backend.list_droplets()}}
+        store.write(key, look)
+    seen = look["droplets"].get(droplet.backend_id)
+    return BackendDroplet(**{**seen, "tags": tuple(seen["tags"])}) if seen else None
+
+
+def _worth_a_look(service_settings_id) -> bool:
+    """Whether enough of the account's operations are being followed that one listing of its droplets costs
+    fewer requests than asking for each (and the account is small enough for the look to be kept whole)."""
+    from .models import Droplet
+
+    droplets = Droplet.objects.filter(service_settings_id=service_settings_id).exclude(backend_id="")
+    total = droplets.count()
+    if total > settings.DROPLET_POLL_LOOK_MAX_DROPLETS:
+        return False
+    waiting = droplets.filter(operation_phase=Phase.AWAITING).count()
+    return waiting >= 2 * math.ceil(total / PAGE_SIZE)

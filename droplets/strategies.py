@@ -11,6 +11,7 @@ A step entering `sending` is saved before the request goes out, so no crash can 
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.utils import timezone
 from . import states
 from .backend.base import SshKeySpec
 from .backend.errors import NotFoundError, RejectedError, TransientError
-from .observation import observed_action
+from .observation import observed_action, observed_droplet
 from .states import Phase
 from .steps import Done, Failed, Poll, Step, droplet_backend_tag
 
@@ -174,16 +175,21 @@ class ActionStrategy(OperationStrategy):
 
     def follow(self, step: Step):
         droplet = step.droplet
+        done_by = time.time()
         if droplet.action_id:
-            action = observed_action(step.backend, droplet.action_id) or step.backend.get_action(
-                droplet.backend_id, droplet.action_id
-            )
+            observed = observed_action(step.backend, droplet.action_id)
+            if observed is not None:
+                action, done_by = observed.action, observed.taken_at
+            else:
+                action = step.backend.get_action(droplet.backend_id, droplet.action_id)
             if action.in_progress:
                 return Poll()
             if action.errored:
                 return self.on_errored(step, action)
             step.save(action_id="")
-        current = step.backend.get_droplet(droplet.backend_id)
+        current = observed_droplet(step.backend, droplet, done_by=done_by) or step.backend.get_droplet(
+            droplet.backend_id
+        )
         if self.done_status and current.status != self.done_status:
             return self.on_status_lag(step, current)
         return Done(current)

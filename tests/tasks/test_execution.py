@@ -603,3 +603,25 @@ def test_a_spent_budget_puts_its_own_accounts_step_off_and_no_other(
     assert waiting.countdown > 50 and "request budget" in fresh(throttled).operation_error
     following = step(other)
     assert following is not None and fresh(other).operation_phase == "awaiting"  # sent, on its own budget
+
+
+def test_operations_ending_together_share_one_look_at_the_accounts_droplets(
+    emulator_server, emulated_catalog, project, settings
+):
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
+    for droplet in droplets:
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.advance_clock(60)  # every shutdown is done on DigitalOcean
+    emulator_server.control.clear_requests()
+
+    for droplet in droplets:
+        assert step(droplet) is None  # done
+
+    requests = emulator_server.control.requests()
+    assert [(r["method"], r["path"].rstrip("/")) for r in requests] == [
+        ("GET", "/v2/actions"),
+        ("GET", "/v2/droplets"),
+    ]
+    assert all((fresh(d).state, fresh(d).runtime_state) == (State.OK, RuntimeState.OFFLINE) for d in droplets)
