@@ -54,37 +54,6 @@ def browser(tmp_path):
     driver.quit()
 
 
-def test_operator_marks_a_droplet_erred_from_the_changelist(
-    live_server, browser, operator, droplet, tmp_path
-):
-    operator.set_password(PASSWORD)
-    operator.save(update_fields=["password"])
-    wait = WebDriverWait(browser, WAIT_SECONDS)
-
-    browser.get(f"{live_server.url}/admin/login/?next=/admin/droplets/droplet/")
-    browser.find_element(By.NAME, "username").send_keys(operator.username)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-
-    row_checkbox = (By.CSS_SELECTOR, f"input[name=_selected_action][value='{droplet.pk}']")
-    wait.until(expected_conditions.element_to_be_clickable(row_checkbox)).click()
-    Select(browser.find_element(By.NAME, "action")).select_by_visible_text("Mark erred")
-    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
-
-    message = wait.until(
-        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
-    )
-    screenshot = tmp_path / "admin-droplet-mark-erred.png"
-    browser.save_screenshot(screenshot)
-    assert message.text == capfirst(f"{droplet.name}: marked as erred."), screenshot  # as the admin shows it
-    assert "Erred" in browser.find_element(By.ID, "result_list").text, screenshot
-    droplet.refresh_from_db()
-    assert droplet.state == State.ERRED
-    # The admin's stylesheet was served and applied: unstyled, the header would have no background.
-    header = browser.find_element(By.ID, "header")
-    assert header.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)", screenshot
-
-
 def _log_in(browser, live_server, operator, next_path):
     operator.set_password(PASSWORD)
     operator.save(update_fields=["password"])
@@ -94,6 +63,17 @@ def _log_in(browser, live_server, operator, next_path):
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
 
+def _run_action(browser, wait, droplet, action: str):
+    """Selects the droplet on the changelist, runs `action` on it, and returns the success message."""
+    checkbox = (By.CSS_SELECTOR, f"input[name=_selected_action][value='{droplet.pk}']")
+    wait.until(expected_conditions.element_to_be_clickable(checkbox)).click()
+    Select(browser.find_element(By.NAME, "action")).select_by_visible_text(action)
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    return wait.until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
+    )
+
+
 def _fits(browser) -> bool:
     """No horizontal scrollbar, neither the page's nor the changelist table's own."""
     return browser.execute_script(
@@ -101,6 +81,23 @@ def _fits(browser) -> bool:
         "return document.documentElement.scrollWidth <= window.innerWidth"
         " && (!results || results.scrollWidth <= results.clientWidth)"
     )
+
+
+def test_operator_marks_a_droplet_erred_from_the_changelist(
+    live_server, browser, operator, droplet, tmp_path
+):
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    _log_in(browser, live_server, operator, "/admin/droplets/droplet/")
+    message = _run_action(browser, wait, droplet, "Mark erred")
+    screenshot = tmp_path / "admin-droplet-mark-erred.png"
+    browser.save_screenshot(screenshot)
+    assert message.text == capfirst(f"{droplet.name}: marked as erred."), screenshot  # as the admin shows it
+    assert "Erred" in browser.find_element(By.ID, "result_list").text, screenshot
+    droplet.refresh_from_db()
+    assert droplet.state == State.ERRED
+    # The admin's stylesheet was served and applied: unstyled, the header would have no background.
+    header = browser.find_element(By.ID, "header")
+    assert header.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)", screenshot
 
 
 def test_operator_triages_a_droplet_that_failed_overnight(
@@ -149,13 +146,7 @@ def test_operator_triages_a_droplet_that_failed_overnight(
     assert "resource_set_erred" in history.text and "reboot action failed" in history.text
 
     browser.get(f"{live_server.url}/admin/droplets/droplet/")
-    checkbox = (By.CSS_SELECTOR, f"input[name=_selected_action][value='{healthy.pk}']")
-    wait.until(expected_conditions.element_to_be_clickable(checkbox)).click()
-    Select(browser.find_element(By.NAME, "action")).select_by_visible_text("Stop")
-    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
-    message = wait.until(
-        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ".messagelist .success"))
-    )
+    message = _run_action(browser, wait, healthy, "Stop")
     shot("stopped")
     assert message.text == capfirst(f"{healthy.name}: stop scheduled."), shots[-1]
     assert _fits(browser), shots[-1]
