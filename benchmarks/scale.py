@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.test")
@@ -59,6 +60,7 @@ WORKER_SETTINGS = {
     "DIGITALOCEAN_RATE_LIMIT_RETRY": "60",
 }
 WORKERS = 4
+CLIENTS = 8  # API clients asking at once
 
 
 class Emulator:
@@ -74,15 +76,15 @@ class Emulator:
         self.core.import_state(state)
 
 
-def digitalocean_requests() -> dict[str, float]:
-    """Requests to DigitalOcean every process has counted so far, by outcome (waldur_do/metrics.py)."""
+def digitalocean_requests(by: str = "outcome") -> dict[str, float]:
+    """Requests to DigitalOcean every process has counted so far, by outcome or kind (waldur_do/metrics)."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
     counts: dict[str, float] = {}
     for family in registry.collect():
         for sample in family.samples:
             if sample.name == "waldur_do_digitalocean_requests_total":
-                counts[sample.labels["outcome"]] = counts.get(sample.labels["outcome"], 0) + sample.value
+                counts[sample.labels[by]] = counts.get(sample.labels[by], 0) + sample.value
     return counts
 
 
@@ -101,19 +103,28 @@ def account(emulator: Emulator, token: str, name: str):
     return project, make_catalog(service_settings)
 
 
-def create_burst(project, catalog, count: int, prefix: str) -> list[int]:
-    return [
-        services.droplet_create(
-            user=_staff(),
-            name=f"{prefix}-{number}",
-            service_settings=catalog.service_settings,
-            project=project,
-            region=catalog.regions["nyc1"],
-            image=catalog.images["debian-12-x64"],
-            size=catalog.sizes["s-1vcpu-1gb"],
-        ).pk
-        for number in range(count)
-    ]
+def create_burst(project, catalog, count: int, prefix: str) -> tuple[list[int], float]:
+    """`count` creates asked at once by CLIENTS concurrent clients; returns their droplets and when the
+    first was asked."""
+    user = _staff()
+
+    def create(number):
+        try:
+            return services.droplet_create(
+                user=user,
+                name=f"{prefix}-{number}",
+                service_settings=catalog.service_settings,
+                project=project,
+                region=catalog.regions["nyc1"],
+                image=catalog.images["debian-12-x64"],
+                size=catalog.sizes["s-1vcpu-1gb"],
+            ).pk
+        finally:
+            connection.close()  # each client thread has its own connection
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(CLIENTS) as clients:
+        return list(clients.map(create, range(count))), started
 
 
 _staff_user = None
@@ -128,11 +139,12 @@ def _staff():
     return _staff_user
 
 
-def wait_settled(groups: dict[str, list[int]], started: float, timeout: float = 900) -> dict[str, float]:
-    """Seconds from `started` until every droplet of each group is OK or ERRED."""
+def wait_settled(groups: dict[str, tuple[list[int], float]], timeout: float = 900) -> dict[str, float]:
+    """Seconds from each group's start until every droplet of it is OK or ERRED."""
     done: dict[str, float] = {}
-    while len(done) < len(groups) and time.monotonic() - started < timeout:
-        for name, pks in groups.items():
+    deadline = time.monotonic() + timeout
+    while len(done) < len(groups) and time.monotonic() < deadline:
+        for name, (pks, started) in groups.items():
             if name in done:
                 continue
             settled = Droplet.objects.filter(pk__in=pks, state__in=(State.OK, State.ERRED)).count()
@@ -168,9 +180,8 @@ def scenario_one_token(emulator, token, creates: int) -> None:
         backend_id=str(remote["id"]),
         runtime_state=RuntimeState.ONLINE,
     )
-    before = digitalocean_requests()
-    started = time.monotonic()
-    pks = create_burst(project, catalog, creates, "burst")
+    before, kinds_before = digitalocean_requests(), digitalocean_requests("kind")
+    burst = create_burst(project, catalog, creates, "burst")
     time.sleep(3)  # the burst is under way: a user stops another droplet
     stop_asked = time.monotonic()
     services.droplet_stop(droplet=user_vm, actor=_staff())
@@ -181,14 +192,19 @@ def scenario_one_token(emulator, token, creates: int) -> None:
             stopped = time.monotonic() - stop_asked
             break
         time.sleep(0.1)
-    took = wait_settled({"burst": pks}, started)["burst"]
+    pks = burst[0]
+    took = wait_settled({"burst": burst})["burst"]
     made = since(before, digitalocean_requests())
+    kinds = {
+        kind: count for kind, count in since(kinds_before, digitalocean_requests("kind")).items() if count
+    }
     calls = sum(made.values())
     floor = rate_limit_floor(calls, emulator.core.config.action_durations["create"])
     duplicates = len(emulator.core.export_state()["droplets"]) - 1 - creates
     print(f"\n== {creates} creates at once on one token, {WORKERS} workers")
     print(f"   outcome: {outcome_of(pks)}, duplicates on DigitalOcean: {duplicates}")
     print(f"   DigitalOcean answers: {made} -> {calls / creates:.2f} requests per created droplet")
+    print(f"   requests by kind: {kinds}")
     print(
         f"   time to the last OK: {took:.1f} s; the rate limit's floor for {calls:.0f} requests: "
         f"{floor:.1f} s "
@@ -200,21 +216,23 @@ def scenario_one_token(emulator, token, creates: int) -> None:
     )
 
 
-def scenario_many_tokens(emulators, tokens, per_token: int) -> None:
+def scenario_many_tokens(emulators, alone_token, tokens, per_token: int) -> None:
+    project, catalog = account(emulators[alone_token], alone_token, "Alone")
+    alone = wait_settled({"alone": create_burst(project, catalog, per_token, "alone")})["alone"]
     accounts = [account(emulators[token], token, f"Account {index}") for index, token in enumerate(tokens)]
-    project, catalog = accounts[0]
-    started = time.monotonic()
-    alone = wait_settled({"alone": create_burst(project, catalog, per_token, "alone")}, started)["alone"]
-    groups = {}
-    started = time.monotonic()
-    for index, (project, catalog) in enumerate(accounts):
-        groups[f"account {index}"] = create_burst(project, catalog, per_token, f"many-{index}")
-    times = wait_settled(groups, started)
+    with ThreadPoolExecutor(len(accounts)) as at_once:
+        bursts = list(
+            at_once.map(
+                lambda item: create_burst(*item[1], per_token, f"many-{item[0]}"), enumerate(accounts)
+            )
+        )
+    groups = {f"account {index}": burst for index, burst in enumerate(bursts)}
+    times = wait_settled(groups)
     print(
         f"\n== {len(tokens)} tokens x {per_token} creates at once "
         f"({per_token} alone on one token: {alone:.1f} s)"
     )
-    for name, pks in groups.items():
+    for name, (pks, _) in groups.items():
         print(
             f"   {name}: {outcome_of(pks)}, last OK after {times[name]:.1f} s "
             f"({times[name] / alone:.2f}x alone)"
@@ -299,6 +317,7 @@ def scenario_sync(accounts: int, per_account: int, database_url: str) -> None:
     one = run(names[:1])
     every = run(names)
     pages = math.ceil(per_account / 200)
+    settings.DIGITALOCEAN_BUDGET_PER_HOUR = 5000  # the interval production computes (tests run unmetered)
     interval = sync_interval_for(per_account)
     share = pages * 3600 / interval / 5000
     print(f"\n== drift sync: {accounts} accounts x {per_account} droplets")
@@ -330,7 +349,7 @@ def main() -> None:
         scenario_sync(sync_accounts, sync_per_account, database_url)
     if options.only == "sync":
         return
-    names = [f"bench-token-{index}" for index in range(tokens + 1)]
+    names = [f"bench-token-{index}" for index in range(tokens + 2)]  # one token, alone, then the many
     emulators = {token: Emulator([token]) for token in names}
     purge_queues()
     logs = Path(tempfile.mkdtemp(prefix="waldur-do-bench-"))
@@ -343,7 +362,7 @@ def main() -> None:
         if options.only in (None, "one-token"):
             scenario_one_token(emulators[names[0]], names[0], creates)
         if options.only in (None, "many-tokens"):
-            scenario_many_tokens(emulators, names[1:], per_token)
+            scenario_many_tokens(emulators, names[1], names[2:], per_token)
     finally:
         for worker in workers:
             stop_worker(worker)
