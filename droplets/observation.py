@@ -30,11 +30,13 @@ class Observed:
 
 
 def observed_action(backend, action_id: str) -> Observed | None:
-    """The action as the account's latest look shows it, or None when it does not show it."""
+    """The action as the account's latest look shows it, or None when it does not show it. Of the polls
+    that find the look old at once, one takes the next look; the others read the old one meanwhile."""
     store = shared_store()
     key = f"actions:{backend.account_key}"
     look = store.read(key)
-    if look is None or time.time() - look["taken_at"] > settings.DROPLET_POLL_SNAPSHOT_SECONDS:
+    stale = look is None or time.time() - look["taken_at"] > settings.DROPLET_POLL_SNAPSHOT_SECONDS
+    if stale and _claim_the_next_look(store, key):
         taken_at = time.time()
         look = {
             "taken_at": taken_at,
@@ -43,7 +45,9 @@ def observed_action(backend, action_id: str) -> Observed | None:
                 for action in backend.account_actions()
             },
         }
-        store.write(key, look)
+        _taken(store, key, look)
+    if look is None:
+        return None
     seen = look["actions"].get(action_id)
     if seen is None:
         return None
@@ -57,20 +61,48 @@ def observed_action(backend, action_id: str) -> Observed | None:
     return Observed(action, look["taken_at"])
 
 
-def observed_droplet(backend, droplet, *, done_by: float) -> BackendDroplet | None:
+# What `observed_droplet` answers while another poll takes the look: look again shortly.
+LOOK_BEING_TAKEN = object()
+
+
+def observed_droplet(backend, droplet, *, done_by: float):
     """The droplet as a look at all the account's droplets taken after `done_by` (when its action was seen
-    done) shows it; None when there is no such look and taking one is not worth it, or it does not show it."""
+    done) shows it; None when there is no such look and taking one is not worth it, or it does not show
+    it; LOOK_BEING_TAKEN while another poll takes it."""
     store = shared_store()
     key = f"droplets:{backend.account_key}"
     look = store.read(key)
     if look is None or look["taken_at"] < done_by:
         if not _worth_a_look(droplet.service_settings_id):
             return None
+        if not _claim_the_next_look(store, key):
+            return LOOK_BEING_TAKEN
         taken_at = time.time()
         look = {"taken_at": taken_at, "droplets": {d.id: asdict(d) for d in backend.list_droplets()}}
-        store.write(key, look)
+        _taken(store, key, look)
     seen = look["droplets"].get(droplet.backend_id)
     return BackendDroplet(**{**seen, "tags": tuple(seen["tags"])}) if seen else None
+
+
+def _claim_the_next_look(store, key: str) -> bool:
+    """True for one caller at a time: the one that takes the next look. A claim lapses after
+    LOOK_CLAIM_SECONDS, so a poll that died while taking it holds nobody up for long."""
+
+    def change(claimed_at):
+        now = time.time()
+        if claimed_at is not None and now - claimed_at < LOOK_CLAIM_SECONDS:
+            return claimed_at, False
+        return now, True
+
+    return store.update(f"{key}:claim", change)
+
+
+def _taken(store, key: str, look: dict) -> None:
+    store.write(key, look)
+    store.write(f"{key}:claim", None)  # the next poll that finds this look old takes the next
+
+
+LOOK_CLAIM_SECONDS = 10.0  # more than a look takes (a few requests, each bounded by the request timeout)
 
 
 def _worth_a_look(service_settings_id) -> bool:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from . import states
 from .backend.base import SshKeySpec
 from .backend.errors import NotFoundError, RejectedError, TransientError
-from .observation import observed_action, observed_droplet
+from .observation import LOOK_BEING_TAKEN, observed_action, observed_droplet
 from .states import Phase
 from .steps import Done, Failed, Poll, Step, droplet_backend_tag
 
@@ -187,9 +187,10 @@ class ActionStrategy(OperationStrategy):
             if action.errored:
                 return self.on_errored(step, action)
             step.save(action_id="")
-        current = observed_droplet(step.backend, droplet, done_by=done_by) or step.backend.get_droplet(
-            droplet.backend_id
-        )
+        current = observed_droplet(step.backend, droplet, done_by=done_by)
+        if current is LOOK_BEING_TAKEN:
+            return Poll(after=settings.DROPLET_POLL_INITIAL)
+        current = current or step.backend.get_droplet(droplet.backend_id)
         if self.done_status and current.status != self.done_status:
             return self.on_status_lag(step, current)
         return Done(current)
