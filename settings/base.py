@@ -140,6 +140,7 @@ SPECTACULAR_SETTINGS = {
         "waldur_do.api.schema.document_uuid_paths",
         "waldur_do.api.schema.add_count_operations",
         "waldur_do.api.schema.add_error_responses",
+        "waldur_do.api.schema.add_create_links",
     ],
     "ENUM_NAME_OVERRIDES": {},
 }

@@ -186,3 +186,26 @@ def document_uuid_paths(result, generator, request, public):
                 if parameter["in"] == "path" and parameter["name"] == "uuid":
                     parameter["schema"] = {"type": "string", "format": "uuid"}
     return result
+
+
+def add_create_links(result, generator, request, public):
+    """OpenAPI links from each create's 201 to every operation on the object it made (retrieve, update,
+    its actions, delete), by the `uuid` of the answer: what a client, and schemathesis's stateful phase,
+    follows next."""
+    paths = result.get("paths", {})
+    for path, path_item in paths.items():
+        created = path_item.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        links = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"uuid": "$response.body#/uuid"},
+            }
+            for other_path, other_item in paths.items()
+            if other_path.startswith(f"{path}{{uuid}}/")
+            for operation in other_item.values()
+        }
+        if links:
+            created["links"] = links
+    return result

@@ -12,7 +12,6 @@ from .serializers import (
     SshPublicKeySerializer,
 )
 
-
 PROTECTED_DETAIL = inline_serializer("ProtectedDetail", {"detail": serializers.CharField()})
 
 
