@@ -2,7 +2,7 @@
 
 In the suite a run is deterministic (`--generation-deterministic`: the same requests every time) and short;
 `make fuzz` sets WDO_FUZZ_MAX_EXAMPLES higher and WDO_FUZZ_SEED to explore new inputs, printing the seed so
-that a failure it finds can be replayed (`make fuzz FUZZ_SEED=<seed>`).
+that a failure it finds can be replayed (`make fuzz FUZZ_SEED=<seed>`); WDO_FUZZ_TIMEOUT bounds a run.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def run(
     report_dir: Path,
     examples: int | None = None,
     extra_args: tuple[str, ...] = (),
-    timeout: float = 900,
+    timeout: float | None = None,
 ) -> Outcome:
     """`schema` is the schema's URL or a file (then `base_url` says where the API is)."""
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +98,7 @@ def run(
         "WDO_FUZZ_BODIES": json.dumps(bodies or {}),
     }
     # From the repository's root, where the hooks module is importable.
+    timeout = timeout or float(os.environ.get("WDO_FUZZ_TIMEOUT") or 900)
     finished = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
