@@ -1,4 +1,5 @@
-"""Schemathesis runs against the API's own schema and the emulator against DigitalOcean's (README.md, "Development").
+"""Schemathesis runs against the API's own schema and the emulator against DigitalOcean's (README.md,
+"Development").
 
 `runner.run` is what both the suite (tests/api/test_fuzz.py, tests/emulator/test_fuzz.py) and `make fuzz`
 call; `hooks` gives the generator the few values it cannot guess (links to objects that exist, a valid SSH
