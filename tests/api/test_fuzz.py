@@ -11,8 +11,7 @@ from rest_framework.authtoken.models import Token
 
 from tests.fixtures.droplets import make_catalog, make_droplet, make_ssh_key
 from tests.fixtures.factories import build_world, make_service_settings
-from tests.fuzzing import runner
-from tests.fuzzing.hooks import FRESH_KEY
+from tests.fuzzing import FRESH_KEY, runner
 from tests.fuzzing.server import ApiServer
 from waldur_do.structure.models import ServiceSettings
 

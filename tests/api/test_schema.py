@@ -161,3 +161,13 @@ def test_every_operation_documents_the_errors_any_request_can_meet():
             assert {"400", "406"} <= codes, (method, path)
             if "requestBody" in operation:
                 assert {"413", "415"} <= codes, (method, path)
+
+
+def test_integer_ranges_are_the_columns_portable_ones_whatever_the_database():
+    """SQLite's integers are all 64-bit, and a model's validators take the current database's range: the
+    schema would say `int64` on SQLite and not on PostgreSQL."""
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    size, image = components["DigitalOceanSize"]["properties"], components["DigitalOceanImage"]["properties"]
+    assert (size["cores"]["minimum"], size["cores"]["maximum"]) == (0, 32767)
+    for prop in (size["ram"], size["disk"], size["transfer"], image["min_disk_size"]):
+        assert (prop["minimum"], prop["maximum"], prop.get("format")) == (0, 2147483647, None)

@@ -10,8 +10,7 @@ from droplets.emulator.core import EmulatorCore
 from droplets.emulator.http import API_ROUTES
 from droplets.emulator.server import BackgroundServer
 from droplets.emulator.wsgi import EmulatorApp
-from tests.fuzzing import runner
-from tests.fuzzing.hooks import FRESH_KEY
+from tests.fuzzing import FRESH_KEY, runner
 
 SPEC = Path(__file__).resolve().parents[1] / "data" / "digitalocean-openapi.yaml"
 TOKEN = "fuzz-token"

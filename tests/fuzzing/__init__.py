@@ -5,3 +5,6 @@
 call; `hooks` gives the generator the few values it cannot guess (links to objects that exist, a valid SSH
 key) so that creates succeed and the stateful phase reaches the objects they make.
 """
+
+# In the bodies handed to the hooks: put a fresh OpenSSH public key here, made from the body's own bytes.
+FRESH_KEY = "<fresh ssh key>"

@@ -15,9 +15,9 @@ import zlib
 
 import schemathesis
 
+from tests.fuzzing import FRESH_KEY
+
 BODIES = json.loads(os.environ.get("WDO_FUZZ_BODIES", "{}"))
-# An operation whose body names an SSH key to upload gets a fresh one, made from the body's own bytes.
-FRESH_KEY = "<fresh ssh key>"
 
 
 def _openssh_ed25519(seed: bytes) -> str:

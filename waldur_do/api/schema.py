@@ -1,9 +1,13 @@
 """drf-spectacular additions so the schema says what the server really answers."""
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+from django.db.backends.base.operations import BaseDatabaseOperations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
 LIST_HEADERS = [
     OpenApiParameter(
@@ -23,6 +27,12 @@ LIST_HEADERS = [
 ]
 
 
+# The range of each integer column on every database Django supports. A model's own validators use the
+# current database's range instead (SQLite's integers are all 64-bit), which would make the schema depend on
+# DATABASE_URL.
+PORTABLE_INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
 class AutoSchema(SpectacularAutoSchema):
     def get_operation_id(self):
         """Waldur's ids: `digitalocean_droplets_start`, not drf-spectacular's `…_start_create`."""
@@ -31,6 +41,34 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method == "POST" and action != "create" and operation_id.endswith("_create"):
             return operation_id.removesuffix("_create")
         return operation_id
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        result = super()._map_serializer_field(field, direction, bypass_extensions)
+        portable = self._portable_range(field)
+        if portable is not None and result.get("type") == "integer":
+            low, high = portable
+            result.update(minimum=max(low, result.get("minimum", low)), maximum=high)
+            if high <= 2147483647:
+                result.pop("format", None)
+        return result
+
+    @staticmethod
+    def _portable_range(field):
+        """The portable range of the model column behind a serializer's integer field, when the field takes
+        its limits from that column (as ModelSerializer makes it)."""
+        if not isinstance(field, serializers.IntegerField) or field.max_value is None:
+            return None
+        model = getattr(getattr(field.parent, "Meta", None), "model", None)
+        try:
+            column = model._meta.get_field(field.source)
+        except (AttributeError, FieldDoesNotExist):
+            return None
+        internal_type = column.get_internal_type()
+        if internal_type not in PORTABLE_INTEGER_RANGES:
+            return None
+        if field.max_value != connection.ops.integer_field_range(internal_type)[1]:
+            return None
+        return PORTABLE_INTEGER_RANGES[internal_type]
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
