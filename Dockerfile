@@ -3,7 +3,8 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    DJANGO_SETTINGS_MODULE=settings.production
+    DJANGO_SETTINGS_MODULE=settings.production \
+    PROMETHEUS_MULTIPROC_DIR=/var/lib/waldur-do/metrics
 
 WORKDIR /app
 
@@ -21,7 +22,8 @@ COPY tasks ./tasks
 RUN pip install --no-cache-dir --no-deps . \
     && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 1000 app && mkdir -p /app/var && chown app /app/var
+RUN useradd --system --uid 1000 app && mkdir -p /app/var "$PROMETHEUS_MULTIPROC_DIR" \
+    && chown app /app/var "$PROMETHEUS_MULTIPROC_DIR"
 USER app
 
 EXPOSE 8000

@@ -13,6 +13,7 @@ EMULATOR_PORT ?= 8808
 # EMULATOR_PORT, which it leaves alone.
 run: migrate
 	@$(BIN)/python manage.py check_ports $(PORT) $(EMULATOR_PORT)
+	@rm -rf var/metrics  # the counters of an earlier run's processes
 	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py seed_demo --emulator-url http://127.0.0.1:$(EMULATOR_PORT)/v2/
 	API_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) $(BIN)/honcho start -f Procfile

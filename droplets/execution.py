@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from waldur_do import metrics
+from waldur_do.logs import droplet_context
+
+from . import history
 from .backend import get_backend
 from .backend.base import BackendDroplet
+from .backend.budget import Priority, spending_as
 from .backend.errors import BackendError, RateLimitedError
 from .models import Droplet, Size
 from .states import OPERATIONS, RUNTIME_STATE_BY_DO_STATUS, Operation, Phase, RuntimeState, State
@@ -54,12 +60,21 @@ def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
     droplet = _claim(droplet_id, generation)
     if droplet is None:
         return None
+    with droplet_context(droplet):
+        return _advance_claimed(droplet)
+
+
+def _advance_claimed(droplet: Droplet) -> NextStep | None:
     operation = OPERATIONS[droplet.operation]
     strategy = STRATEGIES[operation.name]
     step = Step(droplet, operation, get_backend(droplet.service_settings))
     past_deadline = timezone.now() > droplet.operation_deadline
+    # A first step sends what a user asked for and may spend the token's budget to the last request; a
+    # step following DigitalOcean leaves a reserve for those.
+    priority = Priority.POLL if droplet.operation_phase == Phase.AWAITING else Priority.USER
     try:
-        outcome = strategy.at_deadline(step) if past_deadline else strategy.advance(step)
+        with spending_as(priority):
+            outcome = strategy.at_deadline(step) if past_deadline else strategy.advance(step)
     except BackendError as error:
         if past_deadline:
             outcome = Failed(
@@ -103,7 +118,9 @@ def _claim(droplet_id: int, generation: int) -> Droplet | None:
         fields = {"state": operation.running}
         if operation.runtime_while_running:
             fields["runtime_state"] = operation.runtime_while_running
-        droplet_in_operation(droplet).update(**fields, modified=now)
+        with transaction.atomic():
+            if droplet_in_operation(droplet).update(**fields, modified=now):
+                history.operation_started(droplet, operation)
         for name, value in fields.items():
             setattr(droplet, name, value)
     return droplet
@@ -113,31 +130,25 @@ def _after_backend_error(step: Step, error: BackendError):
     droplet = step.droplet
     if not error.retryable:
         return Failed(error.message)
+    if isinstance(error, RateLimitedError):
+        # DigitalOcean's limit (or our budget of it) says when: waiting for it is no failed attempt, and no
+        # number of such waits fails an operation (its deadline still does).
+        metrics.rate_limit_wait(error.retry_after)
+        return Poll(after=error.retry_after * random.uniform(1.0, 1.1), error=error.message, attempt=False)
     first_step = step.phase != Phase.AWAITING
     if first_step and droplet.operation_attempts >= settings.DROPLET_FIRST_STEP_MAX_RETRIES:
         return Failed(error.message)
-    wait = (
-        error.retry_after if isinstance(error, RateLimitedError) else _poll_delay(droplet.operation_attempts)
-    )
-    logger.info(
-        "Droplet %s: %s will be retried in %.0f s: %s",
-        droplet.uuid.hex,
-        step.operation.name,
-        wait,
-        error.message,
-    )
     # Jitter: retries of many droplets spread out.
-    return Poll(after=wait * random.uniform(1.0, 1.1), error=error.message)
+    return Poll(after=_poll_delay(droplet.operation_attempts) * random.uniform(1.0, 1.1), error=error.message)
 
 
 def _follow(step: Step, strategy, outcome) -> NextStep | None:
     droplet = step.droplet
     if isinstance(outcome, Done):
         if outcome.current is None:
-            droplet_in_operation(droplet).delete()
+            _delete(step)
         else:
             _complete(step, outcome.current)
-        logger.info("Droplet %s: %s succeeded", droplet.uuid.hex, step.operation.name)
         return None
     if isinstance(outcome, Failed):
         _fail(step, outcome.message, extra=strategy.fields_on_failure(step))
@@ -145,11 +156,17 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
     # Leased until the next step is due (and may take its time): only past that does beat resume it.
     lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
-    written = step.save(
-        operation_lease_until=lease_until,
-        operation_attempts=droplet.operation_attempts + 1,
-        **({"operation_error": outcome.error} if outcome.error else {}),
-    )
+    attempt = droplet.operation_attempts + (1 if outcome.attempt else 0)
+    with transaction.atomic():
+        written = step.save(
+            operation_lease_until=lease_until,
+            operation_attempts=attempt,
+            **({"operation_error": outcome.error} if outcome.error else {}),
+        )
+        if written and outcome.error:
+            history.operation_retried(
+                droplet, step.operation, error=outcome.error, retry_in=countdown, attempt=attempt
+            )
     if not written:
         return None
     return NextStep(
@@ -172,7 +189,19 @@ def _complete(step: Step, current: BackendDroplet) -> None:
     sizes = Size.objects.filter(service_settings_id=droplet.service_settings_id, backend_id=current.size_slug)
     fields = droplet_fields_from_backend(droplet, current, size_by_slug={s.backend_id: s for s in sizes})
     fields.update(state=State.OK, error_message="", error_traceback="", **OPERATION_CLEARED)
-    step.save(**fields)
+    operation = step.operation
+    with transaction.atomic():
+        if step.save(**fields):
+            history.operation_succeeded(droplet, operation)
+
+
+def _delete(step: Step) -> None:
+    """The droplet is gone from DigitalOcean: its row goes, its history stays (written first, as the event
+    refers to the row until the row's deletion unlinks it)."""
+    with transaction.atomic():
+        history.operation_succeeded(step.droplet, step.operation)
+        if not droplet_in_operation(step.droplet).delete()[0]:
+            transaction.set_rollback(True)  # the operation was ended or taken over meanwhile
 
 
 # The operation columns of a droplet with no operation in flight.
@@ -190,8 +219,12 @@ OPERATION_CLEARED = {
 
 
 def _fail(step: Step, message: str, *, traceback: str = "", extra: dict | None = None) -> None:
-    if step.save(**failure_fields(step.operation, message, traceback=traceback), **(extra or {})):
-        logger.warning("Droplet %s: %s failed: %s", step.droplet.uuid.hex, step.operation.name, message)
+    action_id = step.droplet.action_id
+    with transaction.atomic():
+        if step.save(**failure_fields(step.operation, message, traceback=traceback), **(extra or {})):
+            history.operation_failed(
+                step.droplet, step.operation, error=message, timed_out=step.past_deadline, action_id=action_id
+            )
 
 
 def failure_fields(operation: Operation, message: str, *, traceback: str = "") -> dict:

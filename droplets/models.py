@@ -49,6 +49,9 @@ class Image(CatalogItem):
     def full_name(self):
         return f"{self.distribution} {self.name}"
 
+    def __str__(self):
+        return self.full_name  # "Debian 12 x64": DigitalOcean's name alone ("12 x64") says too little
+
 
 class Size(CatalogItem):
     cores = models.PositiveSmallIntegerField()
@@ -134,3 +137,15 @@ class Droplet(UuidModel, TimestampedModel):
     @property
     def access_url(self):
         return self.external_ips[0] if self.external_ips else None
+
+
+class SharedState(models.Model):
+    """What every process shares about a DigitalOcean account (backend/shared.py), on deployments whose
+    broker is not Redis: its request budget, the latest look at its actions. Keys hold a hash of the token,
+    never the token."""
+
+    key = models.CharField(max_length=100, unique=True)
+    value = models.JSONField(null=True)
+
+    def __str__(self):
+        return self.key

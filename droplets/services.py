@@ -14,7 +14,7 @@ from waldur_do.errors import InvalidInput, NotPermitted, StateConflict
 from waldur_do.structure import selectors as structure_selectors
 from waldur_do.structure.models import Project, ServiceSettings, SshPublicKey
 
-from . import states
+from . import history, states
 from .execution import OPERATION_CLEARED
 from .models import Droplet, Image, Region, Size
 from .states import Operation, Phase, State
@@ -76,8 +76,10 @@ def _refuse(*, droplet: Droplet, operation: Operation) -> NoReturn:
     raise StateConflict(states.valid_states_message(operation.sources))
 
 
-def _schedule(*, droplet: Droplet, operation: Operation, **params) -> None:
+@transaction.atomic
+def _schedule(*, droplet: Droplet, operation: Operation, actor=None, **params) -> None:
     _droplet_transition(droplet=droplet, operation=operation, params=params)
+    history.operation_scheduled(droplet, operation, actor=actor, **params)
     _enqueue_operation(droplet=droplet)
 
 
@@ -95,6 +97,7 @@ def _enqueue_operation(*, droplet: Droplet) -> None:
     enqueue_on_commit(droplet_advance_task, droplet.pk, droplet.operation_generation, on_unavailable=delayed)
 
 
+@transaction.atomic
 def droplet_create(
     *,
     user,
@@ -149,6 +152,14 @@ def droplet_create(
         min_disk=image.min_disk_size or 0,
         **_operation_fields(states.CREATE, params, generation=1),
     )
+    history.operation_scheduled(
+        droplet,
+        states.CREATE,
+        actor=user,
+        region=region.backend_id,
+        image=image.backend_id,
+        size=size.backend_id,
+    )
     _enqueue_operation(droplet=droplet)
     return droplet
 
@@ -190,7 +201,9 @@ def _check_create_consistency(
 
 
 @transaction.atomic
-def droplet_update(*, droplet: Droplet, name: str | None = None, description: str | None = None) -> Droplet:
+def droplet_update(
+    *, droplet: Droplet, name: str | None = None, description: str | None = None, actor=None
+) -> Droplet:
     """Description changes here and now; a new name is also applied on DigitalOcean (a rename action).
     Both only while the droplet is OK (the guard of rename), checked in the update itself; a refused rename
     leaves the description as it was too."""
@@ -200,7 +213,7 @@ def droplet_update(*, droplet: Droplet, name: str | None = None, description: st
             _refuse(droplet=droplet, operation=states.RENAME)
         droplet.description = description
     if name is not None and name != droplet.name:
-        _schedule(droplet=droplet, operation=states.RENAME, name=name, old_name=droplet.name)
+        _schedule(droplet=droplet, operation=states.RENAME, actor=actor, name=name, old_name=droplet.name)
         Droplet.objects.filter(pk=droplet.pk).update(name=name)
         droplet.name = name
     return droplet
@@ -213,19 +226,19 @@ def droplet_annotate(*, droplet: Droplet, description: str) -> None:
     droplet.description = description
 
 
-def droplet_start(*, droplet: Droplet) -> None:
-    _schedule(droplet=droplet, operation=states.START)
+def droplet_start(*, droplet: Droplet, actor=None) -> None:
+    _schedule(droplet=droplet, operation=states.START, actor=actor)
 
 
-def droplet_stop(*, droplet: Droplet) -> None:
-    _schedule(droplet=droplet, operation=states.STOP)
+def droplet_stop(*, droplet: Droplet, actor=None) -> None:
+    _schedule(droplet=droplet, operation=states.STOP, actor=actor)
 
 
-def droplet_restart(*, droplet: Droplet) -> None:
-    _schedule(droplet=droplet, operation=states.RESTART)
+def droplet_restart(*, droplet: Droplet, actor=None) -> None:
+    _schedule(droplet=droplet, operation=states.RESTART, actor=actor)
 
 
-def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
+def droplet_resize(*, droplet: Droplet, size: Size, disk: bool, actor=None) -> None:
     """docs/api.md, "Resize": `disk` true grows the disk for good; false changes CPU and RAM only."""
     # First whether the size can be had here at all: comparing with a size from another catalog or region
     # would give a misleading answer ("the same", "smaller").
@@ -242,48 +255,58 @@ def droplet_resize(*, droplet: Droplet, size: Size, disk: bool) -> None:
             "Disk sizes are not allowed to be decreased through a resize operation.", field="size"
         )
     # DigitalOcean's slug, not our row: a catalog refresh before the worker starts must not lose the size.
-    _schedule(droplet=droplet, operation=states.RESIZE, size=size.backend_id, disk=disk)
+    _schedule(droplet=droplet, operation=states.RESIZE, actor=actor, size=size.backend_id, disk=disk)
 
 
-def droplet_delete(*, droplet: Droplet) -> None:
+@transaction.atomic
+def droplet_delete(*, droplet: Droplet, actor=None) -> None:
     """An erred droplet that never reached DigitalOcean has nothing to destroy there: it goes at once."""
     droplet_check_allowed(droplet=droplet, operation=states.DELETE)
     if droplet.state == State.ERRED and not droplet.backend_id:
+        history.deleted_at_once(droplet, actor=actor)
         deleted, _ = Droplet.objects.filter(pk=droplet.pk, state=State.ERRED, backend_id="").delete()
         if deleted:
             return
-    _schedule(droplet=droplet, operation=states.DELETE)
+        # It changed meanwhile (a pull found it, say): refused, and the event above rolls back with it.
+        raise StateConflict(states.valid_states_message(states.DELETE.sources))
+    _schedule(droplet=droplet, operation=states.DELETE, actor=actor)
 
 
-def droplet_pull(*, droplet: Droplet) -> None:
+def droplet_pull(*, droplet: Droplet, actor=None) -> None:
     droplet_check_allowed(droplet=droplet, operation=states.PULL)
     if not droplet.backend_id:
         raise StateConflict("Resource does not have backend ID.")
-    _schedule(droplet=droplet, operation=states.PULL)
+    _schedule(droplet=droplet, operation=states.PULL, actor=actor)
 
 
-def droplet_unlink(*, droplet: Droplet) -> None:
-    """Forgets the droplet without touching DigitalOcean (staff only)."""
+@transaction.atomic
+def droplet_unlink(*, droplet: Droplet, actor=None) -> None:
+    """Forgets the droplet without touching DigitalOcean (staff only). Its history stays."""
+    history.unlinked(droplet, actor=actor)
     droplet.delete()
 
 
-def droplet_set_erred(*, droplet: Droplet, message: str = "", traceback: str = "") -> None:
+def droplet_set_erred(*, droplet: Droplet, message: str = "", traceback: str = "", actor=None) -> None:
     """Manual recovery for operators, from any state."""
     _droplet_force_state(
         droplet=droplet,
         state=State.ERRED,
         message=message or "Marked as erred by an operator.",
         traceback=traceback,
+        actor=actor,
     )
 
 
-def droplet_set_ok(*, droplet: Droplet) -> None:
+def droplet_set_ok(*, droplet: Droplet, actor=None) -> None:
     """Manual recovery for operators, from any state."""
-    _droplet_force_state(droplet=droplet, state=State.OK, message="")
+    _droplet_force_state(droplet=droplet, state=State.OK, message="", actor=actor)
 
 
-def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceback: str = "") -> None:
-    """Ends whatever operation was in flight; a worker still polling it notices and stops."""
+@transaction.atomic
+def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceback: str = "", actor) -> None:
+    """Ends whatever operation was in flight; a worker still polling it notices and stops. The error it
+    replaces stays in the history (the event of the failure)."""
+    ended_operation = droplet.operation
     changed = Droplet.objects.filter(pk=droplet.pk).update(
         state=state,
         error_message=message,
@@ -294,3 +317,4 @@ def _droplet_force_state(*, droplet: Droplet, state: State, message: str, traceb
     if not changed:
         raise StateConflict(GONE_MESSAGE)
     droplet.refresh_from_db()
+    history.set_by_staff(droplet, state, actor=actor, message=message, ended_operation=ended_operation)

@@ -67,6 +67,12 @@ class Operation:
     runtime_sources: tuple[RuntimeState, ...] = ()  # empty: any runtime state
     runtime_while_running: RuntimeState | None = None
     default_deadline: timedelta = timedelta(minutes=10)
+    # Events of this operation are named `<event_prefix>_scheduled`, `_started`, `_succeeded`, … (Waldur's
+    # names where Waldur has them).
+    event_prefix: str = ""
+
+    def event_type(self, stage: str) -> str:
+        return f"{self.event_prefix}_{stage}"
 
     @property
     def deadline(self) -> timedelta:
@@ -77,15 +83,23 @@ class Operation:
 
 CREATE = Operation(
     "create",
+    event_prefix="resource_creation",
     sources=(),
     scheduled=State.CREATION_SCHEDULED,
     running=State.CREATING,
     runtime_while_running=RuntimeState.PROVISIONING,
     default_deadline=timedelta(minutes=15),
 )
-RENAME = Operation("rename", sources=(State.OK,), scheduled=State.UPDATE_SCHEDULED, running=State.UPDATING)
+RENAME = Operation(
+    "rename",
+    event_prefix="resource_update",
+    sources=(State.OK,),
+    scheduled=State.UPDATE_SCHEDULED,
+    running=State.UPDATING,
+)
 START = Operation(
     "start",
+    event_prefix="resource_start",
     sources=(State.OK,),
     runtime_sources=(RuntimeState.OFFLINE,),
     scheduled=State.UPDATE_SCHEDULED,
@@ -94,6 +108,7 @@ START = Operation(
 )
 STOP = Operation(
     "stop",
+    event_prefix="resource_stop",
     sources=(State.OK,),
     runtime_sources=(RuntimeState.ONLINE,),
     scheduled=State.UPDATE_SCHEDULED,
@@ -102,6 +117,7 @@ STOP = Operation(
 )
 RESTART = Operation(
     "restart",
+    event_prefix="resource_restart",
     sources=(State.OK,),
     runtime_sources=(RuntimeState.ONLINE,),
     scheduled=State.UPDATE_SCHEDULED,
@@ -110,6 +126,7 @@ RESTART = Operation(
 )
 RESIZE = Operation(
     "resize",
+    event_prefix="droplet_resize",
     sources=(State.OK,),
     runtime_sources=(RuntimeState.OFFLINE,),
     scheduled=State.UPDATE_SCHEDULED,
@@ -119,12 +136,14 @@ RESIZE = Operation(
 )
 DELETE = Operation(
     "delete",
+    event_prefix="resource_deletion",
     sources=(State.OK, State.ERRED),
     scheduled=State.DELETION_SCHEDULED,
     running=State.DELETING,
 )
 PULL = Operation(
     "pull",
+    event_prefix="resource_pull",
     sources=(State.OK, State.ERRED),
     scheduled=State.UPDATE_SCHEDULED,
     running=State.UPDATING,

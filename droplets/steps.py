@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
+from . import history
 from .backend.base import BackendDroplet
 from .models import Droplet
 from .states import Operation, Phase
@@ -36,10 +38,15 @@ class Step:
 
     def enter(self, phase: str, **fields) -> bool:
         """Moves to `phase`. Following DigitalOcean starts a new count of attempts (its polls start quick
-        again); before that, every try at the first request counts towards its retry limit."""
-        if phase == Phase.AWAITING:
-            fields["operation_attempts"] = 0
-        return self.save(operation_phase=phase, **fields)
+        again), and goes into the history; before that, every try at the first request counts towards its
+        retry limit."""
+        if phase != Phase.AWAITING:
+            return self.save(operation_phase=phase, **fields)
+        with transaction.atomic():
+            written = self.save(operation_phase=phase, operation_attempts=0, **fields)
+            if written:
+                history.operation_accepted(self.droplet, self.operation)
+        return written
 
     def update_params(self, **params) -> bool:
         return self.save(operation_params={**self.params, **params})
@@ -52,6 +59,7 @@ class Poll:
 
     after: float | None = None
     error: str = ""  # the passing error this step is retried for, kept on the row for operators
+    attempt: bool = True  # counts towards the retry limit (waiting out a rate limit does not)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from . import states
 from .backend.base import SshKeySpec
 from .backend.errors import NotFoundError, RejectedError, TransientError
+from .observation import observed_action
 from .states import Phase
 from .steps import Done, Failed, Poll, Step, droplet_backend_tag
 
@@ -174,7 +175,9 @@ class ActionStrategy(OperationStrategy):
     def follow(self, step: Step):
         droplet = step.droplet
         if droplet.action_id:
-            action = step.backend.get_action(droplet.backend_id, droplet.action_id)
+            action = observed_action(step.backend, droplet.action_id) or step.backend.get_action(
+                droplet.backend_id, droplet.action_id
+            )
             if action.in_progress:
                 return Poll()
             if action.errored:

@@ -11,6 +11,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# Every process's Prometheus counters live here (waldur_do/metrics.py); set before prometheus_client loads.
+PROMETHEUS_MULTIPROC_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics")))
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -30,12 +34,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "waldur_do.structure",
+    "waldur_do.events",
     "droplets",
     "tasks",
 ]
 
 MIDDLEWARE = [
     "waldur_do.health.HealthCheckMiddleware",  # first: probes answer whatever the Host header says
+    "waldur_do.metrics.MetricsMiddleware",  # counts every answer, the error middleware's included
     # Next: every error under /api/, whichever middleware below gives it, leaves as JSON.
     "waldur_do.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -190,29 +196,90 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Task events, for Flower (the compose `ops` profile) and `celery events`.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
 
 # DigitalOcean: the API endpoint used when a service settings names none, and the per-request timeout.
 DIGITALOCEAN_API_URL = env("DIGITALOCEAN_API_URL", default="https://api.digitalocean.com/v2/")
 DIGITALOCEAN_REQUEST_TIMEOUT = env.float("DIGITALOCEAN_REQUEST_TIMEOUT", default=10.0)
 # python-digitalocean hides the retry-after of a 429, so a rate-limited call is retried after this long.
 DIGITALOCEAN_RATE_LIMIT_RETRY = env.float("DIGITALOCEAN_RATE_LIMIT_RETRY", default=60.0)
+# Each token's request budget (droplets/backend/budget.py): DigitalOcean's two limits, the share of each that
+# polls and background work leave to users' requests, and the share of the hour background work may spend.
+DIGITALOCEAN_BUDGET_PER_MINUTE = env.float("DIGITALOCEAN_BUDGET_PER_MINUTE", default=250)
+DIGITALOCEAN_BUDGET_BURST_SECONDS = env.float(
+    "DIGITALOCEAN_BUDGET_BURST_SECONDS", default=60
+)  # that "minute"
+DIGITALOCEAN_BUDGET_PER_HOUR = env.float("DIGITALOCEAN_BUDGET_PER_HOUR", default=5000)
+DIGITALOCEAN_BUDGET_POLL_RESERVE = env.float("DIGITALOCEAN_BUDGET_POLL_RESERVE", default=0.1)
+DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_RESERVE", default=0.3)
+DIGITALOCEAN_BUDGET_BACKGROUND_SHARE = env.float("DIGITALOCEAN_BUDGET_BACKGROUND_SHARE", default=0.3)
+# The drift sync of each account runs at most every DROPLET_SYNC_MIN_INTERVAL_SECONDS, and less often for an
+# account whose listing would otherwise spend more than DROPLET_SYNC_BUDGET_SHARE of its hourly budget
+# (within background work's share, which also pays for catalog pulls).
+DROPLET_SYNC_MIN_INTERVAL_SECONDS = env.int("DROPLET_SYNC_MIN_INTERVAL_SECONDS", default=60)
+DROPLET_SYNC_BUDGET_SHARE = env.float("DROPLET_SYNC_BUDGET_SHARE", default=0.25)
 # Where `make run` finds the bundled emulator; the demo service settings point there.
 DEMO_EMULATOR_URL = env("DEMO_EMULATOR_URL", default="http://127.0.0.1:8808/v2/")
 
+# Log lines carry the droplet and Celery task they are about (waldur_do/logs.py): JSON lines with
+# LOG_FORMAT=json (production's default), readable text otherwise. Tokens are redacted from every line, the
+# runserver's request lines included.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "waldur_do.logs.ContextFilter"},
+        "redact": {"()": "waldur_do.logs.RedactTokens"},
+    },
+    "formatters": {
+        "text": {"()": "waldur_do.logs.TextFormatter"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s "
+            "%(droplet_uuid)s %(backend_id)s %(operation)s %(task_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The runserver's request lines, through the same handler (and so the same redaction).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# `/metrics` (waldur_do/metrics.py) answers staff, a scraper sending `Authorization: Bearer
+# <METRICS_BEARER_TOKEN>`, and any client on METRICS_ALLOWED_NETWORKS (CIDRs, e.g. 10.0.0.0/8).
+METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+
+# Workers write a heartbeat this often; `/ready/` fails when one of READY_REQUIRES_QUEUES has had no
+# worker's heartbeat for WORKER_HEARTBEAT_TIMEOUT.
+WORKER_HEARTBEAT_INTERVAL = timedelta(seconds=env.float("WORKER_HEARTBEAT_INTERVAL_SECONDS", default=15))
+WORKER_HEARTBEAT_TIMEOUT = timedelta(seconds=env.float("WORKER_HEARTBEAT_TIMEOUT_SECONDS", default=60))
+READY_REQUIRES_QUEUES = env.list("READY_REQUIRES_QUEUES", default=["default", "polling", "periodic"])
+
+# How long the event history keeps each event (beat purges older ones every hour).
+EVENT_RETENTION = timedelta(days=env.float("EVENT_RETENTION_DAYS", default=90))
 
 # How workers watch DigitalOcean actions: first re-check after POLL_INITIAL seconds, each next one FACTOR
 # times later, never more than POLL_MAX apart (a worker is never blocked waiting for an action).
 DROPLET_POLL_INITIAL = env.float("DROPLET_POLL_INITIAL", default=2.0)
 DROPLET_POLL_FACTOR = env.float("DROPLET_POLL_FACTOR", default=1.5)
 DROPLET_POLL_MAX = env.float("DROPLET_POLL_MAX", default=30.0)
+# Polls of one account's operations share one look at its latest actions, taken again when it is older than
+# this (droplets/observation.py); 0 takes a look for every poll.
+DROPLET_POLL_SNAPSHOT_SECONDS = env.float("DROPLET_POLL_SNAPSHOT_SECONDS", default=DROPLET_POLL_INITIAL)
 # Largest accepted cloud-init user_data (DigitalOcean's own limit is 64 KiB).
 DROPLET_USER_DATA_MAX_BYTES = 64 * 1024
 

@@ -3,13 +3,14 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env
+from .base import LOGGING, MIDDLEWARE, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
 
 DEBUG = False
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # one JSON object per line
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 # gunicorn serves no static files: WhiteNoise serves the admin's, collected into STATIC_ROOT at build time.

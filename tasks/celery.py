@@ -1,9 +1,11 @@
 """The Celery app: `celery -A tasks worker` and `celery -A tasks beat`, configured from Django settings."""
 
 import os
+import time
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
@@ -16,3 +18,25 @@ for option in ("data_folder_in", "data_folder_out", "processed_folder", "control
     folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(option)
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+# Every worker writes a heartbeat that `/ready/` reads (named, not imported: it needs the Django apps, which
+# are loaded by the time a worker applies its steps).
+app.steps["worker"].add("tasks.heartbeat:HeartbeatStep")
+
+
+# Task outcomes and durations, for /metrics (waldur_do/metrics.py).
+_task_started: dict[str, float] = {}
+
+
+@task_prerun.connect
+def _count_task_start(task_id=None, **kwargs):
+    _task_started[task_id] = time.monotonic()
+
+
+@task_postrun.connect
+def _count_task_end(task_id=None, task=None, state=None, **kwargs):
+    from waldur_do import metrics  # not at the top: this module loads while Django's apps are loading
+
+    started = _task_started.pop(task_id, None)
+    if started is not None:
+        metrics.task_finished(task.name, (state or "UNKNOWN").lower(), time.monotonic() - started)

@@ -3,11 +3,19 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from droplets.backend.budget import Priority, spending_as
 from droplets.backend.errors import BackendError
 from droplets.catalog import service_settings_mark_erred, service_settings_sync
 from droplets.states import Phase
-from droplets.sync import droplet_fail_overdue, droplet_inventory_sync, droplet_unleased_list
+from droplets.sync import (
+    droplet_fail_overdue,
+    droplet_inventory_sync,
+    droplet_sync_due,
+    droplet_unleased_list,
+)
+from waldur_do.events.log import purge_expired
 from waldur_do.structure.models import ServiceSettings
 
 from .droplets import droplet_advance_task, step_queue
@@ -29,8 +37,11 @@ def periodic(job):
 @periodic
 def droplet_inventory_sync_task():
     for service_settings in ServiceSettings.objects.filter(state=ServiceSettings.State.OK):
+        if not droplet_sync_due(service_settings):
+            continue  # a big account is synced less often: its sync keeps to its share of the budget
         try:
-            changed = droplet_inventory_sync(service_settings=service_settings)
+            with spending_as(Priority.BACKGROUND):
+                changed = droplet_inventory_sync(service_settings=service_settings)
         except BackendError as error:
             logger.warning("Inventory of %s not synced: %s", service_settings.name, error.message)
             continue
@@ -42,7 +53,8 @@ def droplet_inventory_sync_task():
 def catalog_pull_task():
     for service_settings in ServiceSettings.objects.all():
         try:
-            service_settings_sync(service_settings=service_settings)
+            with spending_as(Priority.BACKGROUND):
+                service_settings_sync(service_settings=service_settings)
         except BackendError as error:
             if error.retryable:
                 # A moment's trouble says nothing about the account: erring it would block new droplets
@@ -67,3 +79,10 @@ def droplet_fail_overdue_task():
     failed = droplet_fail_overdue()
     if failed:
         logger.warning("%d droplet operations ran past their deadline and were failed", failed)
+
+
+@periodic
+def event_purge_task():
+    purged = purge_expired(keep=settings.EVENT_RETENTION)
+    if purged:
+        logger.info("%d events older than %s were purged", purged, settings.EVENT_RETENTION)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from tasks import celery_app
+from tasks.heartbeat import queues_without_worker
 
 
 def health(request):
@@ -24,8 +25,8 @@ READINESS_TIMEOUT = 3.0
 
 
 def ready(request):
-    """The process can do its work: the database answers and the broker takes connections. Each failure is
-    named by its kind only (no hosts, no credentials)."""
+    """The process can do its work: the database answers, the broker takes connections, and every queue has
+    a worker that was seen lately. Each failure is named by its kind only (no hosts, no credentials)."""
     failures = {name: error for name, check in READINESS_CHECKS.items() if (error := check())}
     if failures:
         return JsonResponse({"status": "unavailable", **failures}, status=503)
@@ -65,7 +66,15 @@ def _broker_connection_error() -> str | None:
     return None
 
 
-READINESS_CHECKS = {"database": _database_error, "broker": _broker_error}
+def _workers_error() -> str | None:
+    try:
+        missing = queues_without_worker()
+    except Exception as error:  # the database check names a database that is away; this says no more
+        return type(error).__name__
+    return f"No worker seen lately for: {', '.join(missing)}" if missing else None
+
+
+READINESS_CHECKS = {"database": _database_error, "broker": _broker_error, "workers": _workers_error}
 
 
 PROBES = {"/health/": health, "/ready/": ready}

@@ -5,7 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from droplets.api import views as droplet_views
 from waldur_do.api.routers import Router
+from waldur_do.events.views import EventViewSet
+from waldur_do.metrics import MetricsView
 from waldur_do.structure import views as structure_views
+
+# The admin is an operator's console: the header says whose, and the changelists get the whole width (the
+# breadcrumbs and the index lead everywhere the navigation sidebar would).
+admin.site.site_header = admin.site.site_title = "waldur-do operations"
+admin.site.enable_nav_sidebar = False
 
 router = Router()
 router.register("customers", structure_views.CustomerViewSet, basename="customer")
@@ -20,6 +27,7 @@ router.register(
 )
 router.register("digitalocean-images", droplet_views.DigitalOceanImageViewSet, basename="digitalocean-image")
 router.register("digitalocean-sizes", droplet_views.DigitalOceanSizeViewSet, basename="digitalocean-size")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
@@ -27,4 +35,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
+    path("metrics", MetricsView.as_view(), name="metrics"),
 ]

@@ -71,14 +71,14 @@ class DigitalOceanDropletViewSet(ModelViewSet):
         services.droplet_check_allowed(droplet=droplet, operation=states.RENAME)
         update = DigitalOceanDropletUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         update.is_valid(raise_exception=True)
-        services.droplet_update(droplet=droplet, **update.validated_data)
+        services.droplet_update(droplet=droplet, actor=request.user, **update.validated_data)
         return Response(self.get_serializer(droplet).data)
 
     def perform_destroy(self, droplet):
-        services.droplet_delete(droplet=droplet)
+        services.droplet_delete(droplet=droplet, actor=self.request.user)
 
     def _schedule(self, operation, service):
-        service(droplet=self.get_object())
+        service(droplet=self.get_object(), actor=self.request.user)
         return Response({"status": f"{operation.name} was scheduled"}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: _status_body("StartStatus"), 409: CONFLICT})
@@ -119,7 +119,9 @@ class DigitalOceanDropletViewSet(ModelViewSet):
         resize = DigitalOceanDropletResizeSerializer(data=request.data, context=self.get_serializer_context())
         resize.is_valid(raise_exception=True)
         disk = resize.validated_data["disk"]
-        services.droplet_resize(droplet=droplet, size=resize.validated_data["size"], disk=disk)
+        services.droplet_resize(
+            droplet=droplet, size=resize.validated_data["size"], disk=disk, actor=request.user
+        )
         return Response({"status": "resize was scheduled", "disk": disk}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: DETAIL, 409: CONFLICT})
@@ -127,7 +129,7 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     def pull(self, request, uuid=None):
         """Refresh the droplet from DigitalOcean; an `ERRED` droplet that DigitalOcean shows healthy becomes
         `OK` again. Needs state `OK` or `ERRED` and a `backend_id`."""
-        services.droplet_pull(droplet=self.get_object())
+        services.droplet_pull(droplet=self.get_object(), actor=request.user)
         return Response(
             {"detail": "Pull operation was successfully scheduled."}, status=status.HTTP_202_ACCEPTED
         )
@@ -136,7 +138,7 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @action(detail=True, methods=["post"])
     def unlink(self, request, uuid=None):
         """Forget the droplet without touching it on DigitalOcean. Staff only."""
-        services.droplet_unlink(droplet=self.get_object())
+        services.droplet_unlink(droplet=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=SetErredSerializer, responses={200: DETAIL})
@@ -150,6 +152,7 @@ class DigitalOceanDropletViewSet(ModelViewSet):
             droplet=droplet,
             message=body.validated_data["error_message"],
             traceback=body.validated_data["error_traceback"],
+            actor=request.user,
         )
         return Response({"detail": "Resource has been marked as erred."})
 
@@ -157,7 +160,7 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     @action(detail=True, methods=["post"])
     def set_ok(self, request, uuid=None):
         """Mark the droplet `OK`, for manual recovery. Staff only."""
-        services.droplet_set_ok(droplet=self.get_object())
+        services.droplet_set_ok(droplet=self.get_object(), actor=request.user)
         return Response({"detail": "Resource has been marked as OK."})
 
 

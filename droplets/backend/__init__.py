@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .budget import default_budget
 from .digitalocean import DigitalOceanBackend
 
 
@@ -10,4 +11,5 @@ def get_backend(service_settings) -> DigitalOceanBackend:
         api_url=service_settings.backend_url or settings.DIGITALOCEAN_API_URL,
         timeout=settings.DIGITALOCEAN_REQUEST_TIMEOUT,
         rate_limit_retry=settings.DIGITALOCEAN_RATE_LIMIT_RETRY,
+        budget=default_budget(),
     )

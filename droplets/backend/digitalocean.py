@@ -15,12 +15,15 @@ import contextlib
 import email.utils
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import digitalocean
 import requests
 import urllib3
 from digitalocean.baseapi import TokenError
+
+from waldur_do import metrics
 
 from . import errors
 from .base import (
@@ -32,6 +35,7 @@ from .base import (
     CreatedDroplet,
     SshKeySpec,
 )
+from .budget import budget_key
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +48,25 @@ RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
 
 
+PAGE_SIZE = 200  # the most DigitalOcean gives in one page
+
+
+def _action(action: dict) -> BackendAction:
+    return BackendAction(
+        id=str(action["id"]),
+        type=action["type"],
+        status=action["status"],
+        started_at=_parse_time(action.get("started_at")),
+    )
+
+
 class _Exchange:
     """The HTTP answers of one call: every library object made through it records what it receives."""
 
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, budget=None):
         self._options = options
+        self._budget = budget
+        self._budget_key = budget_key(options["token"] or "")
         self.response: requests.Response | None = None
         self.method = "GET"
 
@@ -59,7 +77,19 @@ class _Exchange:
 
         def recording(url, type="GET", params=None):
             self.method, self.response = type, None
-            self.response = perform(url, type, params)
+            if self._budget is not None:
+                self._budget.spend(self._budget_key)  # BudgetExhausted: not sent, to be sent later
+            try:
+                self.response = perform(url, type, params)
+            except requests.Timeout:
+                metrics.digitalocean_request(type, url, "timeout")
+                raise
+            except requests.RequestException:
+                metrics.digitalocean_request(type, url, "unreachable")
+                raise
+            metrics.digitalocean_request(type, url, metrics.digitalocean_outcome(self.response.status_code))
+            if self._budget is not None:
+                self._budget.observe(self._budget_key, self.response.headers)
             return self.response
 
         obj._BaseAPI__perform_request = recording
@@ -67,8 +97,11 @@ class _Exchange:
 
 
 class DigitalOceanBackend:
-    def __init__(self, *, token: str, api_url: str, timeout: float, rate_limit_retry: float = 60.0):
+    def __init__(
+        self, *, token: str, api_url: str, timeout: float, rate_limit_retry: float = 60.0, budget=None
+    ):
         self._token = token
+        self._budget = budget  # the token's request budget (budget.py); None: unmetered
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
         self._timeout = timeout
         self._rate_limit_retry = rate_limit_retry
@@ -166,9 +199,13 @@ class DigitalOceanBackend:
             return _droplet(data["droplet"])
 
     def list_droplets(self) -> list[BackendDroplet]:
-        droplets = self._get_all("droplets/", "droplets")
-        with _reading():
-            return [_droplet(d) for d in droplets]
+        return [droplet for page in self.droplet_pages() for droplet in page]
+
+    def droplet_pages(self) -> Iterator[list[BackendDroplet]]:
+        """The account's droplets, a page (up to 200) at a time, so a caller holds one page at once."""
+        for page in self._pages("droplets/", "droplets"):
+            with _reading():
+                yield [_droplet(d) for d in page]
 
     def destroy_droplet(self, droplet_id: str) -> None:
         with self._droplet_gone_if_not_found(), self._call() as call:
@@ -204,6 +241,20 @@ class DigitalOceanBackend:
                 started_at=_parse_time(getattr(action, "started_at", None)),
             )
 
+    @property
+    def account_key(self) -> str:
+        """Names this account in shared state (backend/shared.py): a hash of the token."""
+        return budget_key(self._token or "")
+
+    def account_actions(self) -> list[BackendAction]:
+        """The account's latest actions on every droplet, newest first: one page of up to 200."""
+        with self._call() as call:
+            answer = call.make(digitalocean.Manager).get_data(
+                "actions/", params={"page": 1, "per_page": PAGE_SIZE}
+            )
+        with _reading():
+            return [_action(action) for action in answer["actions"]]
+
     def recent_actions(self, droplet_id: str) -> list[BackendAction]:
         """The droplet's latest actions, newest first (one page): ours and those DigitalOcean started."""
         with self._droplet_gone_if_not_found(), self._call() as call:
@@ -211,15 +262,7 @@ class DigitalOceanBackend:
                 f"droplets/{droplet_id}/actions/", params={"page": 1}
             )
         with _reading():
-            return [
-                BackendAction(
-                    id=str(action["id"]),
-                    type=action["type"],
-                    status=action["status"],
-                    started_at=_parse_time(action.get("started_at")),
-                )
-                for action in answer["actions"]
-            ]
+            return [_action(action) for action in answer["actions"]]
 
     # Plumbing
 
@@ -256,26 +299,39 @@ class DigitalOceanBackend:
             return int(key.id)
 
     def _get_all(self, path: str, key: str, params: dict | None = None) -> list[dict]:
-        """Every page of a listing. The library stops quietly when a later page fails, so the count is
-        checked against `meta.total`: a short list must never be read as "these droplets are gone"."""
-        with self._call() as call:
-            data = call.make(digitalocean.Manager).get_data(path, params=dict(params or {}))
-        with _reading():
-            items = data.get(key, [])
-            total = data.get("meta", {}).get("total", len(items))
-            if not all(isinstance(item, dict) for item in items):
-                raise TypeError(f"{key} holds something other than objects")
-        if len(items) < total:
+        """Every page of a listing, as one list."""
+        return [item for page in self._pages(path, key, params) for item in page]
+
+    def _pages(self, path: str, key: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """A listing page by page (the library's own paging holds them all, and stops quietly when a later
+        page fails). After the last page, the count is checked against `meta.total`: a short listing must
+        never be read as "these droplets are gone"."""
+        seen, total, page = 0, None, 1
+        while total is None or seen < total:
+            with self._call() as call:
+                data = call.make(digitalocean.Manager).get_data(
+                    path, params={**(params or {}), "page": page, "per_page": PAGE_SIZE}
+                )
+            with _reading():
+                items = data.get(key, [])
+                total = data.get("meta", {}).get("total", len(items)) if total is None else total
+                if not all(isinstance(item, dict) for item in items):
+                    raise TypeError(f"{key} holds something other than objects")
+            if not items:
+                break
+            seen += len(items)
+            yield items
+            page += 1
+        if seen < total:
             raise errors.TransientError(
-                f"DigitalOcean returned {len(items)} of {total} {key}; the listing was cut short."
+                f"DigitalOcean returned {seen} of {total} {key}; the listing was cut short."
             )
-        return items
 
     @contextlib.contextmanager
     def _call(self):
         """Runs python-digitalocean calls; whatever they raise leaves as one of `backend.errors`, told from
         the HTTP answer they received, or from the connection when none came."""
-        exchange = _Exchange(self._options())
+        exchange = _Exchange(self._options(), self._budget)
         try:
             yield exchange
         except TokenError:

@@ -3,6 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tasks.heartbeat import worker_heartbeat_write
+
 from .helpers import BASE, body
 
 ROUTES = (
@@ -57,6 +59,7 @@ def test_redoc_is_not_served(db):
 @pytest.mark.parametrize("path", ["/health/", "/ready/"])
 def test_probes_answer_whatever_the_host_header_says(db, settings, path):
     """A container's healthcheck asks 127.0.0.1 while DJANGO_ALLOWED_HOSTS names the real domain."""
+    worker_heartbeat_write(hostname="celery@test", queues=settings.READY_REQUIRES_QUEUES)
     settings.ALLOWED_HOSTS = ["api.example.com"]
     settings.SECURE_SSL_REDIRECT = True
     response = APIClient().get(path, HTTP_HOST="127.0.0.1:8000")

@@ -10,6 +10,7 @@ from .helpers import assert_detail, assert_field_error, body, detail_url, link
 
 TOKEN = "dop_v1_must-never-be-rendered-0123456789abcdef"
 RENDERED = {
+    "sync_interval",
     "url",
     "uuid",
     "name",

@@ -1,6 +1,7 @@
 """A droplet's whole life through the API, a real worker and the emulator, as a user lives it."""
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = [pytest.mark.integration]
 
@@ -9,8 +10,19 @@ def is_settled(body):
     return body is not None and body["state"] in ("OK", "ERRED")
 
 
-def test_create_stop_resize_start_restart_rename_delete(demo):
+def _scrape(api) -> dict:
+    response = api.get(f"{api.base_url}/metrics")
+    assert response.status_code == 200, response.text[:300]
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_create_stop_resize_start_restart_rename_delete(demo, celery_worker_process, caplog):
     api = demo.api
+    metrics_before = _scrape(api)
     droplet = demo.create_droplet("web-1")
     assert droplet["state"] == "CREATION_SCHEDULED"
     url = droplet["url"]
@@ -63,6 +75,36 @@ def test_create_stop_resize_start_restart_rename_delete(demo):
     assert api.delete(url).status_code == 204
     api.wait_for(url, lambda body: body is None)
     assert demo.droplet_on_do(droplet["backend_id"]) is None
+
+    # The history tells the whole life, from the API, after the droplet is gone.
+    events = api.get("events/", params={"scope": url, "o": "created", "page_size": 100}).json()
+    types = [event["event_type"] for event in events]
+    for prefix in (
+        "resource_creation",
+        "resource_stop",
+        "droplet_resize",
+        "resource_start",
+        "resource_update",
+    ):
+        assert f"{prefix}_scheduled" in types and f"{prefix}_succeeded" in types, (prefix, types)
+    assert types[0] == "resource_creation_scheduled" and types[-1] == "resource_deletion_succeeded"
+    # The worker's log lines name the droplet and the task they are about, and no token reaches any log.
+    worker_log = celery_worker_process.output()
+    ours = [line for line in worker_log.splitlines() if f"droplet_uuid={droplet['uuid']}" in line]
+    stop_done = next(line for line in ours if "resource_stop_succeeded" in line)
+    assert "operation=stop" in stop_done and "task_id=" in stop_done, stop_done
+    user_token = api.session.headers["Authorization"].split()[1]
+    for secret in (user_token, demo.emulator.token):
+        assert secret not in worker_log
+        assert secret not in caplog.text
+    # What the worker counted reaches the web's /metrics (this test's process made no DigitalOcean call).
+    metrics_after = _scrape(api)
+    for name, labels in (
+        ("waldur_do_celery_tasks_total", {"task": "droplets.advance", "outcome": "success"}),
+        ("waldur_do_digitalocean_requests_total", {"kind": "POST /droplets", "outcome": "ok"}),
+    ):
+        key = (name, frozenset(labels.items()))
+        assert metrics_after.get(key, 0) > metrics_before.get(key, 0), key
 
 
 def test_pull_after_an_outside_change_then_an_errored_action(demo):

@@ -4,6 +4,7 @@ The only changes are the token (the test's own, where the README says to paste i
 server's instead of 8000)."""
 
 import io
+import json
 import re
 import subprocess
 import time
@@ -55,7 +56,10 @@ def test_the_readme_walkthrough_runs_as_written(
     assert out.count("OK online") >= 3 and out.count("OK offline") >= 2, out
     for answer in ('{"status":"stop was scheduled"}', '{"status":"resize was scheduled","disk":false}'):
         assert answer in out
-    assert out.rstrip().endswith("gone"), out
+    gone, history = out.rstrip().rsplit("\n", 1)
+    assert gone.endswith("gone"), out
+    types = [event["event_type"] for event in json.loads(history)]
+    assert types[0] == "resource_creation_scheduled" and types[-1] == "resource_deletion_succeeded", types
 
 
 def _wait_for_settings(settings_row, timeout=30):

@@ -80,4 +80,4 @@ def test_a_request_and_the_readiness_probe_answer_although_the_broker_never_does
     # The stop is accepted and waits on its row for the broker (beat sends it), nothing turned ERRED.
     assert (answers["stop"], answers["state"], answers["error"]) == (202, "UPDATE_SCHEDULED", "")
     assert answers["ready"] == 503
-    assert answers["ready_body"] == {"status": "unavailable", "broker": answers["ready_body"]["broker"]}
+    assert answers["ready_body"]["status"] == "unavailable" and answers["ready_body"]["broker"]

@@ -105,7 +105,8 @@ def test_following_an_action_is_retried_however_often_it_failed_before(
 ):
     settings.DROPLET_FIRST_STEP_MAX_RETRIES = 2
     _run_task(stopping)  # the action is sent
-    emulator_server.control.add_faults({"match": {"path_regex": r"/actions/\d+$"}, "effect": "server_error"})
+    following = r"^/v2/actions/?$|/actions/\d+$"  # the account's latest actions, or the one action
+    emulator_server.control.add_faults({"match": {"path_regex": following}, "effect": "server_error"})
     for _ in range(5):
         _run_task(stopping)
     assert fresh(stopping).state == State.UPDATING

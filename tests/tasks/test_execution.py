@@ -559,3 +559,47 @@ def test_an_operation_waits_for_an_action_digitalocean_started_itself(emulator_s
     assert run_operation(online) is None
     assert _state(online) == (State.OK, RuntimeState.OFFLINE, "")
     assert sorted(_actions_on_do(emulator_server, online)) == sorted([event, "shutdown"])
+
+
+def test_polls_of_one_accounts_operations_share_one_look_at_its_actions(
+    emulator_server, emulated_catalog, project, settings
+):
+    """Following N operations costs one listing of the account's actions per look, not N requests."""
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    for droplet in droplets:
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.clear_requests()
+
+    for droplet in droplets:
+        assert step(droplet) is not None  # still shutting down: polled again later
+
+    requests = emulator_server.control.requests()
+    assert [(r["method"], r["path"].rstrip("/")) for r in requests] == [("GET", "/v2/actions")]
+    assert all(fresh(droplet).operation_phase == "awaiting" for droplet in droplets)
+
+
+def test_a_spent_budget_puts_its_own_accounts_step_off_and_no_other(
+    emulator_server, other_emulator_server, emulated_catalog, project, settings
+):
+    """A step whose token's budget is spent returns at once to wait (holding no worker); another account's
+    step, on another token, goes ahead."""
+    from tests.fixtures.backend import make_emulated_settings
+    from tests.fixtures.droplets import make_catalog
+
+    settings.DIGITALOCEAN_BUDGET_PER_MINUTE = 1
+    throttled = make_droplet_on_do(emulator_server, emulated_catalog, project)
+    other_catalog = make_catalog(make_emulated_settings(other_emulator_server))
+    other = make_droplet_on_do(other_emulator_server, other_catalog, project)
+    services.droplet_stop(droplet=throttled)
+    services.droplet_stop(droplet=other)
+    assert step(throttled) is not None  # its one request this minute: the shutdown
+
+    started = time.monotonic()
+    waiting = step(throttled)  # its poll does not fit
+    assert time.monotonic() - started < 5  # returned to wait, did not wait in the worker
+    assert waiting.countdown > 50 and "request budget" in fresh(throttled).operation_error
+    following = step(other)
+    assert following is not None and fresh(other).operation_phase == "awaiting"  # sent, on its own budget

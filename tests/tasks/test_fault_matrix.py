@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from droplets.execution import droplet_backend_tag
 from droplets.models import Droplet
+from droplets.states import OPERATIONS as STATES_OPERATIONS
 from droplets.states import RuntimeState, State
 from tests.fixtures.backend import fresh, make_droplet_on_do, make_scheduled_create, schedule, step
+from waldur_do.events.models import Event
 
 OK, ERRED = State.OK, State.ERRED
 ONLINE, OFFLINE, ERROR = RuntimeState.ONLINE, RuntimeState.OFFLINE, RuntimeState.ERROR
@@ -104,9 +106,10 @@ CELLS = [(op, fault) for fault, spec in FAULTS.items() for op in spec.applies]
 
 
 def _requests_match(op: str, droplet) -> dict:
+    """The operation's own requests, and the look at the account's actions its polls share."""
     if op == "create":
-        return {"path_regex": r"^/v2/droplets$"}
-    return {"path_regex": rf"^/v2/droplets/{droplet.backend_id}"}
+        return {"path_regex": r"^/v2/droplets$|^/v2/actions/?$"}
+    return {"path_regex": rf"^/v2/droplets/{droplet.backend_id}|^/v2/actions/?$"}
 
 
 def _fill(value, **names):
@@ -172,6 +175,24 @@ def test_fault_matrix(emulator_server, emulated_catalog, project, settings, oper
         assert (row.state, row.runtime_state, row.error_message) == (*op.ends, "")
         assert row.operation == ""
     _assert_digitalocean_side(emulator_server, operation, droplet, op)
+    _assert_history(droplet, STATES_OPERATIONS[operation], fault, error=row.error_message if row else "")
+
+
+def _assert_history(droplet, op, fault: Fault, *, error: str) -> None:
+    """The history tells the cell's story: started, then what passed, then exactly one ending, which is the
+    droplet's own outcome (a failure with the droplet's error message)."""
+    events = list(Event.objects.filter(droplet_uuid=droplet.uuid).order_by("created", "pk"))
+    types = [event.event_type for event in events]
+    assert types[0] == op.event_type("started"), types
+    endings = {op.event_type(stage) for stage in ("succeeded", "failed", "timed_out")}
+    assert [t for t in types if t in endings] == types[-1:], types
+    if fault.outcome == "fails":
+        assert types[-1] in (op.event_type("failed"), op.event_type("timed_out")), types
+        assert events[-1].context["error"] == error
+    else:
+        assert types[-1] == op.event_type("succeeded"), types
+    retried = [event for event in events if event.event_type == op.event_type("retried")]
+    assert all(event.context["error"] and event.context["retry_in_seconds"] > 0 for event in retried)
 
 
 def _assert_digitalocean_side(emulator, operation, droplet, op) -> None:

@@ -6,6 +6,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -14,7 +16,13 @@ from droplets.backend.errors import TransientError
 from droplets.execution import droplet_backend_tag
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
-from droplets.sync import DELETED_OUTSIDE_MESSAGE, droplet_fail_overdue, droplet_inventory_sync
+from droplets.sync import (
+    DELETED_OUTSIDE_MESSAGE,
+    droplet_fail_overdue,
+    droplet_inventory_sync,
+    droplet_sync_due,
+    sync_interval_for,
+)
 from tasks.droplets import droplet_advance_task
 from tasks.management.commands.setup_periodic_tasks import SCHEDULE
 from tasks.periodic import (
@@ -34,6 +42,7 @@ from tests.fixtures.backend import (
     step,
 )
 from tests.fixtures.droplets import make_catalog
+from waldur_do.events.models import Event
 from waldur_do.structure.models import ServiceSettings
 
 GiB = 1024
@@ -76,18 +85,73 @@ def test_inventory_sync_leaves_a_droplet_that_changed_during_the_listing_for_the
     emulator_server, emulated_catalog, on_do, monkeypatch
 ):
     """A create that completes while the listing is taken is not on that listing: not gone for all that."""
-    droplet = on_do()
+    droplet, _listed = on_do(), on_do()
     emulator_server.control.out_of_band(int(droplet.backend_id), delete=True)
-    original = DigitalOceanBackend.list_droplets
+    original = DigitalOceanBackend.droplet_pages
 
     def listing_while_a_worker_writes(backend):
-        listed = original(backend)
-        Droplet.objects.filter(pk=droplet.pk).update(modified=timezone.now())
-        return listed
+        for page in original(backend):
+            Droplet.objects.filter(pk=droplet.pk).update(modified=timezone.now())
+            yield page
 
-    monkeypatch.setattr(DigitalOceanBackend, "list_droplets", listing_while_a_worker_writes)
+    monkeypatch.setattr(DigitalOceanBackend, "droplet_pages", listing_while_a_worker_writes)
     assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
     assert fresh(droplet).state == State.OK
+
+
+def test_inventory_sync_reads_page_by_page_and_writes_nothing_when_nothing_changed(
+    emulator_server, emulated_catalog, on_do
+):
+    emulator_server.control.configure(max_per_page=2)
+    for _ in range(5):
+        on_do()
+    emulator_server.control.clear_requests()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+
+    listings = [e for e in emulator_server.control.requests() if e["path"].rstrip("/") == "/v2/droplets"]
+    assert [e["query"]["page"] for e in listings] == ["1", "2", "3"]  # ⌈5/2⌉ calls, one page each
+    assert len(emulator_server.control.requests()) == 3
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert not [sql for sql in writes if '"droplets_droplet"' in sql or '"events_event"' in sql]
+
+
+def test_the_sync_of_a_big_account_runs_less_often_keeping_to_its_share_of_the_budget(
+    emulated_catalog, settings
+):
+    settings.DIGITALOCEAN_BUDGET_PER_HOUR, settings.DROPLET_SYNC_BUDGET_SHARE = 5000, 0.25
+    assert [sync_interval_for(n) for n in (0, 4_000, 10_000, 100_000)] == [60, 60, 144, 1440]
+    # at 10,000 droplets: 50 pages every 144 s is 1,250 requests an hour, the 25 % share of 5,000
+
+    service_settings = emulated_catalog.service_settings
+    assert droplet_sync_due(service_settings)
+    droplet_inventory_sync(service_settings=service_settings)
+    service_settings.refresh_from_db()
+    assert (service_settings.sync_interval, droplet_sync_due(service_settings)) == (60, False)
+    service_settings.synced_at -= timedelta(seconds=61)
+    assert droplet_sync_due(service_settings)
+
+
+def test_a_droplet_missing_from_a_listing_is_gone_only_when_digitalocean_says_so(
+    emulator_server, emulated_catalog, on_do, monkeypatch
+):
+    """A droplet deleted while the pages are read shifts the later pages: another droplet may be on none."""
+    hidden, shown = on_do(), on_do()
+    original = DigitalOceanBackend.droplet_pages
+
+    def listing_that_skips_one(backend):
+        for page in original(backend):
+            yield [current for current in page if current.id != hidden.backend_id]
+
+    monkeypatch.setattr(DigitalOceanBackend, "droplet_pages", listing_that_skips_one)
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
+    assert fresh(hidden).state == State.OK
+
+    emulator_server.control.out_of_band(int(hidden.backend_id), delete=True)
+    assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 1
+    assert (fresh(hidden).state, fresh(hidden).error_message) == (State.ERRED, DELETED_OUTSIDE_MESSAGE)
+    assert fresh(shown).state == State.OK
 
 
 def test_inventory_sync_leaves_droplets_in_an_operation_alone(emulator_server, emulated_catalog, on_do):
@@ -166,11 +230,14 @@ def test_a_row_waiting_for_its_id_adopts_the_droplet_made_for_it(emulator_server
     droplet_inventory_sync(service_settings=emulated_catalog.service_settings)
 
     assert fresh(lost).backend_id == str(remote["id"])
+    assert Event.objects.get(droplet=lost, event_type="resource_adopted").context[
+        "adopted_backend_id"
+    ] == str(remote["id"])
 
 
 @pytest.mark.parametrize("destroy", [False, True])
 def test_a_twin_is_reported_and_destroyed_only_when_a_setting_says_so(
-    emulator_server, on_do, settings, caplog, destroy
+    emulator_server, on_do, settings, destroy
 ):
     settings.DROPLET_DESTROY_TWINS = destroy
     tracked = on_do()
@@ -178,7 +245,9 @@ def test_a_twin_is_reported_and_destroyed_only_when_a_setting_says_so(
 
     droplet_inventory_sync(service_settings=tracked.service_settings)
 
-    assert "is a twin of it" in caplog.text or destroy
+    event = Event.objects.get(droplet=tracked, event_type__startswith="resource_twin_")
+    assert event.event_type == ("resource_twin_destroyed" if destroy else "resource_twin_detected")
+    assert event.context["twin_backend_id"] == str(twin["id"])
     on_do_ids = {d["id"] for d in emulator_server.control.state()["droplets"]}
     assert (twin["id"] in on_do_ids) is not destroy
     assert fresh(tracked).backend_id != str(twin["id"])

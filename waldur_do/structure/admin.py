@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from . import services
 from .models import Customer, CustomerRole, Project, ProjectRole, ServiceSettings, SshPublicKey, User
@@ -24,12 +26,27 @@ class ProjectRoleInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+def droplets_link(lookup: str):
+    """A read-only field linking to the changelist of the object's droplets (`lookup` filters them)."""
+
+    @admin.display(description="Droplets")
+    def droplets(self, obj):
+        from droplets.models import Droplet  # the droplets app builds on this one, not the other way round
+
+        count = Droplet.objects.filter(**{lookup: obj.pk}).count()
+        url = reverse("admin:droplets_droplet_changelist") + f"?{lookup}={obj.pk}"
+        return format_html('<a href="{}">{} droplet{}</a>', url, count, "" if count == 1 else "s")
+
+    return droplets
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("name", "abbreviation", "native_name", "created")
     search_fields = ("name", "abbreviation", "native_name")
-    readonly_fields = ("uuid",)
+    readonly_fields = ("uuid", "droplets")
     inlines = (CustomerRoleInline,)
+    droplets = droplets_link("project__customer__id__exact")
 
 
 @admin.register(Project)
@@ -38,18 +55,29 @@ class ProjectAdmin(admin.ModelAdmin):
     list_filter = ("customer",)
     list_select_related = ("customer",)
     search_fields = ("name", "customer__name")
-    readonly_fields = ("uuid",)
+    readonly_fields = ("uuid", "droplets")
     inlines = (ProjectRoleInline,)
+    droplets = droplets_link("project__id__exact")
 
 
 @admin.register(ServiceSettings)
 class ServiceSettingsAdmin(admin.ModelAdmin):
-    list_display = ("name", "type", "state", "shared", "customer", "backend_url")
+    list_display = (
+        "name",
+        "type",
+        "state",
+        "shared",
+        "customer",
+        "backend_url",
+        "sync_interval",
+        "synced_at",
+    )
     list_filter = ("state", "shared", "type")
     list_select_related = ("customer",)
     search_fields = ("name",)
-    readonly_fields = ("uuid", "state", "error_message")
+    readonly_fields = ("uuid", "state", "error_message", "droplets", "sync_interval", "synced_at")
     actions = ("check_token_and_pull_catalog",)
+    droplets = droplets_link("service_settings__id__exact")
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)

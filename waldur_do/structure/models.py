@@ -114,6 +114,12 @@ class ServiceSettings(UuidModel, TimestampedModel):
     )
     # Write-only everywhere: never rendered, logged or put in an error message.
     token = models.CharField(max_length=255)
+    # The drift sync (droplets/sync.py): when it last read the account whole, and how often it may, so that
+    # it spends at most its share of the account's hourly request budget.
+    synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_interval = models.PositiveIntegerField(
+        default=60, editable=False, help_text="Seconds between two drift syncs of this account."
+    )
 
     class Meta:
         ordering = ["name", "pk"]  # pk breaks ties, so consecutive pages never overlap

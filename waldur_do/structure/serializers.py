@@ -66,8 +66,9 @@ class ServiceSettingsSerializer(HyperlinkedSerializer):
             "backend_url",
             "token",
             "created",
+            "sync_interval",
         )
-        read_only_fields = ("type", "state", "error_message")
+        read_only_fields = ("type", "state", "error_message", "sync_interval")
 
     def validate(self, attrs):
         if self.instance is None and not attrs.get("token"):

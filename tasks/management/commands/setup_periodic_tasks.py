@@ -10,6 +10,7 @@ SCHEDULE = {
     "Resume stalled droplet operations": ("tasks.periodic.droplet_resume_stalled_task", 60, 50),
     "Fail overdue droplet operations": ("tasks.periodic.droplet_fail_overdue_task", 60, 50),
     "Pull DigitalOcean catalogs": ("tasks.periodic.catalog_pull_task", 6 * 3600, 3600),
+    "Purge old events": ("tasks.periodic.event_purge_task", 3600, 1800),
 }
 
 

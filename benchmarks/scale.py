@@ -1,0 +1,357 @@
+"""Scale within DigitalOcean's limits: bursts of creates on one token and on several, a user's stop in the
+middle of a burst, and the drift sync of many droplets.
+
+Run from the repo root, on PostgreSQL and Redis as in production:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wdo_scale CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \\
+        .venv/bin/python -m benchmarks.scale
+
+It makes a throw-away database, serves the emulator with DigitalOcean's limits (250 requests a minute and
+5,000 an hour per token, actions at the emulator's default durations, real time), starts 4 real Celery
+worker processes spending from the shared request budget at those limits, and prints what each scenario
+measured. `--quick` runs smaller numbers, to try the script out. Numbers go to BENCHMARKS.md.
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.test")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from prometheus_client import CollectorRegistry  # noqa: E402
+from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
+
+from droplets import services  # noqa: E402
+from droplets.emulator.config import EmulatorConfig  # noqa: E402
+from droplets.emulator.core import EmulatorCore  # noqa: E402
+from droplets.emulator.server import BackgroundServer  # noqa: E402
+from droplets.emulator.wsgi import EmulatorApp  # noqa: E402
+from droplets.models import Droplet  # noqa: E402
+from droplets.states import RuntimeState, State  # noqa: E402
+from droplets.sync import sync_interval_for  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DIGITALOCEAN_LIMITS = {"rate_limit": 5000, "burst_limit": 250}
+# The workers: DigitalOcean's limits in the budget, production's poll timing.
+WORKER_SETTINGS = {
+    "DIGITALOCEAN_BUDGET_PER_MINUTE": "250",
+    "DIGITALOCEAN_BUDGET_PER_HOUR": "5000",
+    "DROPLET_POLL_INITIAL": "2",
+    "DROPLET_POLL_FACTOR": "1.5",
+    "DROPLET_POLL_MAX": "30",
+    "DROPLET_POLL_SNAPSHOT_SECONDS": "2",
+    "DROPLET_GRACEFUL_SHUTDOWN_SECONDS": "120",
+    "DIGITALOCEAN_RATE_LIMIT_RETRY": "60",
+}
+WORKERS = 4
+
+
+class Emulator:
+    def __init__(self, tokens):
+        config = EmulatorConfig(time_scale=1.0, tokens=tuple(tokens), **DIGITALOCEAN_LIMITS)
+        self.app = EmulatorApp(EmulatorCore(config), validate=False)
+        self.server = BackgroundServer(self.app).start()
+        self.url = f"{self.server.base_url}/v2/"
+        self.core = self.app.core
+
+
+def digitalocean_requests() -> dict[str, float]:
+    """Requests to DigitalOcean every process has counted so far, by outcome (waldur_do/metrics.py)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    counts: dict[str, float] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "waldur_do_digitalocean_requests_total":
+                counts[sample.labels["outcome"]] = counts.get(sample.labels["outcome"], 0) + sample.value
+    return counts
+
+
+def since(before: dict, after: dict) -> dict:
+    return {outcome: after.get(outcome, 0) - before.get(outcome, 0) for outcome in after}
+
+
+def account(emulator: Emulator, token: str, name: str):
+    from tests.fixtures.droplets import make_catalog
+    from tests.fixtures.factories import make_project, make_service_settings
+
+    project = make_project(name=f"{name} project")
+    service_settings = make_service_settings(
+        customer=project.customer, name=name, backend_url=emulator.url, token=token
+    )
+    return project, make_catalog(service_settings)
+
+
+def create_burst(project, catalog, count: int, prefix: str) -> list[int]:
+    return [
+        services.droplet_create(
+            user=_staff(),
+            name=f"{prefix}-{number}",
+            service_settings=catalog.service_settings,
+            project=project,
+            region=catalog.regions["nyc1"],
+            image=catalog.images["debian-12-x64"],
+            size=catalog.sizes["s-1vcpu-1gb"],
+        ).pk
+        for number in range(count)
+    ]
+
+
+_staff_user = None
+
+
+def _staff():
+    global _staff_user
+    if _staff_user is None:
+        from tests.fixtures.factories import make_user
+
+        _staff_user = make_user(is_staff=True)
+    return _staff_user
+
+
+def wait_settled(groups: dict[str, list[int]], started: float, timeout: float = 900) -> dict[str, float]:
+    """Seconds from `started` until every droplet of each group is OK or ERRED."""
+    done: dict[str, float] = {}
+    while len(done) < len(groups) and time.monotonic() - started < timeout:
+        for name, pks in groups.items():
+            if name in done:
+                continue
+            settled = Droplet.objects.filter(pk__in=pks, state__in=(State.OK, State.ERRED)).count()
+            if settled == len(pks):
+                done[name] = time.monotonic() - started
+        time.sleep(0.25)
+    return done
+
+
+def outcome_of(pks) -> dict:
+    states = {
+        state: Droplet.objects.filter(pk__in=pks, state=state).count() for state in (State.OK, State.ERRED)
+    }
+    return {"OK": states[State.OK], "ERRED": states[State.ERRED]}
+
+
+def rate_limit_floor(calls: float, create_seconds: float) -> float:
+    """The least time `calls` requests can take at 250 a minute, plus the last create's own duration."""
+    return 60 * max(0, math.ceil(calls / 250) - 1) + create_seconds
+
+
+def scenario_one_token(emulator, token, creates: int) -> None:
+    project, catalog = account(emulator, token, "Burst")
+    remote = emulator.core.seed_droplet(
+        name="user-vm", size="s-1vcpu-1gb", region="nyc1", image="debian-12-x64"
+    )
+    from tests.fixtures.droplets import make_droplet
+
+    user_vm = make_droplet(
+        project=project,
+        catalog=catalog,
+        name="user-vm",
+        backend_id=str(remote["id"]),
+        runtime_state=RuntimeState.ONLINE,
+    )
+    before = digitalocean_requests()
+    started = time.monotonic()
+    pks = create_burst(project, catalog, creates, "burst")
+    time.sleep(3)  # the burst is under way: a user stops another droplet
+    stop_asked = time.monotonic()
+    services.droplet_stop(droplet=user_vm, actor=_staff())
+    stopped = None
+    while time.monotonic() - stop_asked < 300:
+        user_vm.refresh_from_db()
+        if user_vm.state in (State.OK, State.ERRED):
+            stopped = time.monotonic() - stop_asked
+            break
+        time.sleep(0.1)
+    took = wait_settled({"burst": pks}, started)["burst"]
+    made = since(before, digitalocean_requests())
+    calls = sum(made.values())
+    floor = rate_limit_floor(calls, emulator.core.config.action_durations["create"])
+    duplicates = len(emulator.core.export_state()["droplets"]) - 1 - creates
+    print(f"\n== {creates} creates at once on one token, {WORKERS} workers")
+    print(f"   outcome: {outcome_of(pks)}, duplicates on DigitalOcean: {duplicates}")
+    print(f"   DigitalOcean answers: {made} -> {calls / creates:.2f} requests per created droplet")
+    print(
+        f"   time to the last OK: {took:.1f} s; the rate limit's floor for {calls:.0f} requests: "
+        f"{floor:.1f} s "
+        f"({took / floor:.2f}x)"
+    )
+    print(
+        f"   a user's stop asked 3 s into the burst: {user_vm.state} {user_vm.runtime_state} "
+        f"after {stopped:.1f} s"
+    )
+
+
+def scenario_many_tokens(emulators, tokens, per_token: int) -> None:
+    accounts = [account(emulators[token], token, f"Account {index}") for index, token in enumerate(tokens)]
+    project, catalog = accounts[0]
+    started = time.monotonic()
+    alone = wait_settled({"alone": create_burst(project, catalog, per_token, "alone")}, started)["alone"]
+    groups = {}
+    started = time.monotonic()
+    for index, (project, catalog) in enumerate(accounts):
+        groups[f"account {index}"] = create_burst(project, catalog, per_token, f"many-{index}")
+    times = wait_settled(groups, started)
+    print(
+        f"\n== {len(tokens)} tokens x {per_token} creates at once "
+        f"({per_token} alone on one token: {alone:.1f} s)"
+    )
+    for name, pks in groups.items():
+        print(
+            f"   {name}: {outcome_of(pks)}, last OK after {times[name]:.1f} s "
+            f"({times[name] / alone:.2f}x alone)"
+        )
+
+
+SYNC_SCRIPT = """
+import json, resource, sys, django
+django.setup()
+from droplets.backend.budget import Priority, spending_as
+from droplets.models import Droplet
+from droplets.sync import droplet_inventory_sync
+from waldur_do.structure.models import ServiceSettings
+names = sys.argv[1:]
+changed = 0
+with spending_as(Priority.BACKGROUND):  # as beat's sync spends
+    for settings_row in ServiceSettings.objects.filter(name__in=names):
+        changed += droplet_inventory_sync(service_settings=settings_row)
+peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"changed": changed, "peak_rss_mb": round(peak_rss_mb, 1)}))
+"""
+
+
+def scenario_sync(accounts: int, per_account: int, database_url: str) -> None:
+    from tests.fixtures.droplets import make_catalog
+    from tests.fixtures.factories import make_project, make_service_settings
+
+    names = []
+    for index in range(accounts):
+        token = f"sync-token-{index}"
+        emulator = Emulator([token])
+        project = make_project(name=f"sync project {index}")
+        name = f"Sync {index}"
+        catalog = make_catalog(
+            make_service_settings(customer=project.customer, name=name, backend_url=emulator.url, token=token)
+        )
+        rows = []
+        for number in range(per_account):
+            remote = emulator.core.seed_droplet(
+                name=f"s{index}-{number}", size="s-1vcpu-1gb", region="nyc1", image="debian-12-x64"
+            )
+            networks = remote["networks"]["v4"]
+            rows.append(
+                Droplet(
+                    name=remote["name"],
+                    project=project,
+                    service_settings=catalog.service_settings,
+                    region=catalog.regions["nyc1"],
+                    image=catalog.images["debian-12-x64"],
+                    size=catalog.sizes["s-1vcpu-1gb"],
+                    image_name="Debian 12 x64",
+                    region_name="New York 1",
+                    state=State.OK,
+                    runtime_state=RuntimeState.ONLINE,
+                    backend_id=str(remote["id"]),
+                    cores=1,
+                    ram=1024,
+                    disk=25 * 1024,
+                    external_ips=[n["ip_address"] for n in networks if n["type"] == "public"],
+                    internal_ips=[n["ip_address"] for n in networks if n["type"] == "private"],
+                )
+            )
+        Droplet.objects.bulk_create(rows, batch_size=2000)
+        names.append(name)
+        _sync_emulators.append(emulator)
+
+    def run(chosen):
+        before = digitalocean_requests()
+        output = subprocess.run(
+            [sys.executable, "-c", SYNC_SCRIPT, *chosen],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        result["requests"] = sum(since(before, digitalocean_requests()).values())
+        return result
+
+    first = run(names[:1])  # brings the rows in step with what DigitalOcean says (start times…)
+    one = run(names[:1])
+    every = run(names)
+    pages = math.ceil(per_account / 200)
+    interval = sync_interval_for(per_account)
+    share = pages * 3600 / interval / 5000
+    print(f"\n== drift sync: {accounts} accounts x {per_account} droplets")
+    print(f"   first sync of one account: {first}")
+    print(f"   one account, nothing changed: {one} (expected {pages} requests)")
+    print(f"   {accounts} accounts, nothing changed: {every} (expected {pages * accounts} requests)")
+    print(
+        f"   interval at {per_account} droplets: {interval} s -> {share:.0%} of the hourly budget per account"
+    )
+
+
+_sync_emulators = []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script out")
+    parser.add_argument("--only", choices=("one-token", "many-tokens", "sync"))
+    options = parser.parse_args()
+    creates, tokens, per_token = (20, 2, 10) if options.quick else (200, 5, 100)
+    sync_accounts, sync_per_account = (2, 1000) if options.quick else (10, 10_000)
+
+    setup_test_environment()
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    database_url = _database_url()
+    from tests.fixtures.worker import purge_queues, start_worker, stop_worker
+
+    if options.only in (None, "sync"):
+        scenario_sync(sync_accounts, sync_per_account, database_url)
+    if options.only == "sync":
+        return
+    names = [f"bench-token-{index}" for index in range(tokens + 1)]
+    emulators = {token: Emulator([token]) for token in names}
+    purge_queues()
+    logs = Path(tempfile.mkdtemp(prefix="waldur-do-bench-"))
+    os.environ["DATABASE_URL"] = database_url
+    workers = [
+        start_worker(logs / f"worker-{number}.log", hostname=f"bench{number}@%h", **WORKER_SETTINGS)
+        for number in range(WORKERS)
+    ]
+    try:
+        if options.only in (None, "one-token"):
+            scenario_one_token(emulators[names[0]], names[0], creates)
+        if options.only in (None, "many-tokens"):
+            scenario_many_tokens(emulators, names[1:], per_token)
+    finally:
+        for worker in workers:
+            stop_worker(worker)
+
+
+def _database_url() -> str:
+    from tests.fixtures.worker import database_url
+
+    return database_url(connection.settings_dict)
+
+
+if __name__ == "__main__":
+    print(
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, broker: "
+        f"{settings.CELERY_BROKER_URL.split('://', 1)[0]}"
+    )
+    main()
