@@ -51,6 +51,7 @@ def run(
     bodies: dict | None = None,
     report_dir: Path,
     examples: int | None = None,
+    phases: tuple[str, ...] = (),
     extra_args: tuple[str, ...] = (),
     timeout: float | None = None,
 ) -> Outcome:
@@ -87,6 +88,8 @@ def run(
     ]
     seed = os.environ.get("WDO_FUZZ_SEED")
     command += ["--seed", seed] if seed else ["--generation-deterministic"]
+    if phases:
+        command += ["--phases", ",".join(phases)]
     if base_url:
         command += ["--url", base_url]
     for name, value in (headers or {}).items():
