@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 EMULATOR_PORT ?= 8808
 
-.PHONY: run token test lint install migrate bench clean
+.PHONY: run token test lint install migrate bench fuzz clean
 
 # honcho hands every process a PORT of its own, so the ports travel to the Procfile as API_PORT and
 # EMULATOR_PORT, which it leaves alone.
@@ -44,6 +44,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 migrate: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput -v 0
+
+# Schemathesis for longer than in `make test`, with a new seed each time (README.md, "Development").
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: install
+	@echo "== schemathesis: $(FUZZ_EXAMPLES) examples per operation, seed $(FUZZ_SEED) (make fuzz FUZZ_SEED=$(FUZZ_SEED) replays it)"
+	WDO_FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) WDO_FUZZ_SEED=$(FUZZ_SEED) WDO_FUZZ_TIMEOUT=3600 \
+		$(BIN)/pytest tests/api/test_fuzz.py tests/emulator/test_fuzz.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks.emulator_list

@@ -41,7 +41,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "waldur_do.health.HealthCheckMiddleware",  # first: probes answer whatever the Host header says
-    "waldur_do.metrics.MetricsMiddleware",
+    "waldur_do.metrics.MetricsMiddleware",  # counts every answer, the error middleware's included
+    # Next: every error under /api/, whichever middleware below gives it, leaves as JSON.
+    "waldur_do.api.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,7 +51,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "waldur_do.api.middleware.ApiErrorMiddleware",
 ]
 
 AUTH_USER_MODEL = "structure.User"
@@ -117,6 +118,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "waldur_do.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "waldur_do.api.exceptions.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "waldur_do.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 10,
     "ORDERING_PARAM": "o",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
@@ -136,8 +142,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "waldur_do.api.schema.describe_field_selection",
+        "waldur_do.api.schema.document_uuid_paths",
         "waldur_do.api.schema.add_count_operations",
         "waldur_do.api.schema.add_error_responses",
+        "waldur_do.api.schema.add_create_links",
     ],
     "ENUM_NAME_OVERRIDES": {},
 }

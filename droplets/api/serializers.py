@@ -35,6 +35,11 @@ class NullField(serializers.ReadOnlyField):
         return None
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}, "nullable": True})
+class NullObjectField(NullField):
+    """Always null, where Waldur's would be an object."""
+
+
 class CatalogSerializer(HyperlinkedSerializer):
     service_settings = UuidHyperlinkedRelatedField(view_name="servicesettings-detail", read_only=True)
     service_settings_uuid = serializers.UUIDField(
@@ -159,7 +164,7 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
     user_data = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     marketplace_offering_uuid = NullField()
     marketplace_offering_name = NullField()
-    marketplace_offering_plugin_options = NullField()
+    marketplace_offering_plugin_options = NullObjectField()
     marketplace_offering_type = NullField()
     marketplace_category_uuid = NullField()
     marketplace_category_name = NullField()
@@ -251,9 +256,12 @@ class DigitalOceanDropletSerializer(HyperlinkedSerializer):
         request = self.context.get("request")
         return droplet.error_traceback if request is not None and request.user.is_staff else ""
 
+    # Nullable in the schema as in Waldur's, although always false here.
+    @extend_schema_field({"type": "boolean", "nullable": True})
     def get_is_usage_based(self, droplet) -> bool:
         return False
 
+    @extend_schema_field({"type": "boolean", "nullable": True})
     def get_is_limit_based(self, droplet) -> bool:
         return False
 
@@ -269,7 +277,9 @@ class DigitalOceanDropletUpdateSerializer(serializers.Serializer):
 
 
 class DigitalOceanDropletResizeSerializer(serializers.Serializer):
-    size = UuidHyperlinkedRelatedField(view_name="digitalocean-size-detail", queryset=Size.objects.all())
+    size = UuidHyperlinkedRelatedField(
+        view_name="digitalocean-size-detail", queryset=Size.objects.all(), write_only=True
+    )
     disk = serializers.BooleanField(
         help_text="True: permanent, also grows the disk. False: CPU and RAM only."
     )

@@ -99,6 +99,12 @@ def not_found() -> ApiError:
     return ApiError(404, "not_found", "The resource you requested could not be found.")
 
 
+def is_numeric_id(text: str) -> bool:
+    """An id DigitalOcean would read as a number: ASCII digits only. (`str.isdigit()` is also true of "¹"
+    and other Unicode digits, which `int()` then refuses or reads as another number.)"""
+    return text.isascii() and text.isdigit()
+
+
 def ssh_fingerprint(public_key: str) -> str:
     """MD5 of the base64-decoded key blob as colon hex, as DigitalOcean shows it; ValueError if not a key."""
     parts = public_key.split() if isinstance(public_key, str) else []
@@ -673,11 +679,12 @@ class EmulatorCore:
         return dumps(self._action_json(action))
 
     def _page(self, items: Iterable, total: int, page: int, per_page: int, to_text: Callable) -> Page:
-        """One page of ``items``; only that page is serialized. per_page is clamped, never refused."""
+        """One page of ``items``; only that page is serialized. per_page is clamped, never refused, and a
+        page past the end is empty, however far past (islice refuses a start beyond sys.maxsize)."""
         per_page = max(1, min(per_page, MAX_PER_PAGE, self.config.max_per_page))
         page = max(1, page)
         start = (page - 1) * per_page
-        chosen = itertools.islice(items, start, start + per_page)
+        chosen = itertools.islice(items, start, start + per_page) if start < total else ()
         return Page([to_text(item) for item in chosen], total, page, per_page)
 
     def _whole_list_page(self, items: list, page: int, per_page: int) -> Page:
@@ -694,7 +701,7 @@ class EmulatorCore:
         return self._whole_list_page(list(self._ssh_keys.values()), page, per_page)
 
     def _ssh_key(self, reference: str) -> dict:
-        if reference.isdigit():
+        if is_numeric_id(reference):
             key = self._ssh_keys.get(int(reference))
         else:
             key = next((k for k in self._ssh_keys.values() if k["fingerprint"] == reference), None)
@@ -762,7 +769,7 @@ class EmulatorCore:
         """By id (an int or a numeric string), or by slug for public images, as DigitalOcean resolves them."""
         if isinstance(reference, bool):
             return None
-        if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+        if isinstance(reference, int) or (isinstance(reference, str) and is_numeric_id(reference)):
             return self._images.get(int(reference))
         return next((i for i in self._images.values() if i["public"] and i["slug"] == reference), None)
 
@@ -849,7 +856,7 @@ class EmulatorCore:
             text = str(reference)
             if isinstance(reference, bool) or not isinstance(reference, int | str):
                 invalid.append(text)
-            elif text.isdigit():
+            elif is_numeric_id(text):
                 if int(text) not in self._ssh_keys:
                     invalid.append(text)
             elif all(key["fingerprint"] != text for key in self._ssh_keys.values()):

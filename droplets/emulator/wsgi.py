@@ -65,6 +65,13 @@ def _canned_response(reply: CannedReply, request_id: str) -> Response:
     return response
 
 
+def _with_allow(response: Response, error: HTTPException) -> Response:
+    """A 405 names the methods the resource has (RFC 9110, 15.5.6)."""
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
+
+
 def _connection_of(environ) -> socket.socket:
     connection = environ.get("werkzeug.socket")
     if connection is None:
@@ -118,7 +125,7 @@ class EmulatorApp:
             return self.control.handle(endpoint, request, args)
         except HTTPException as error:
             error_id = {404: "not_found", 405: "method_not_allowed"}.get(error.code, "bad_request")
-            return error_response(error.code, error_id, error.description, request_id)
+            return _with_allow(error_response(error.code, error_id, error.description, request_id), error)
         except ApiError as error:
             return error_response(error.status, error.error_id, error.message, request_id)
         except (ValueError, TypeError) as error:  # bad control input: a wrong value or a wrong JSON type
@@ -192,7 +199,7 @@ class EmulatorApp:
     def _route_error_response(error: HTTPException, request_id: str) -> Response:
         if isinstance(error, MethodNotAllowed):
             message = "The method is not allowed for this resource."
-            return error_response(405, "method_not_allowed", message, request_id)
+            return _with_allow(error_response(405, "method_not_allowed", message, request_id), error)
         missing = not_found()
         return error_response(missing.status, missing.error_id, missing.message, request_id)
 

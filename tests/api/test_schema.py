@@ -1,5 +1,7 @@
 import re
+import uuid
 
+import pytest
 from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
@@ -62,3 +64,110 @@ def test_every_operation_is_described_for_users_not_for_us():
     for name, component in schema["components"]["schemas"].items():
         assert not internal.search(component.get("description", "")), name
     assert all(described)
+
+
+# --- the schema tells the truth about the answers ----------------------------------------------------------
+
+
+def _is_uuid(value) -> bool:
+    """`format: uuid` as Python (and the generated clients) read it: the 32 hex digits we render, or dashed.
+    openapi-core's own check insists on RFC 4122's dashed spelling (docs/api.md, "Identifiers")."""
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    from openapi_core import Config, OpenAPI
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return OpenAPI.from_dict(schema, config=Config(extra_format_validators={"uuid": _is_uuid}))
+
+
+def _validate(openapi, method, path, response, query=""):
+    from openapi_core.testing import MockRequest, MockResponse
+
+    request = MockRequest("http://testserver", method.lower(), path, args=query)
+    answer = MockResponse(
+        response.content,
+        status_code=response.status_code,
+        headers=dict(response.headers),
+        content_type=response["Content-Type"].split(";")[0],
+    )
+    openapi.validate_response(request, answer)
+
+
+@pytest.mark.parametrize(
+    ("route", "fields"),
+    [
+        ("digitalocean-regions", ["name"]),
+        ("digitalocean-images", ["uuid", "regions"]),
+        ("digitalocean-sizes", ["price"]),
+        ("digitalocean-droplets", ["uuid", "name", "state"]),
+        ("service-settings", ["customer_name"]),
+        ("customers", ["abbreviation"]),
+    ],
+)
+def test_a_field_restricted_answer_validates_against_the_schema(world, droplet, route, fields, openapi):
+    from werkzeug.datastructures import MultiDict
+
+    client = world.client("staff")
+    listing = client.get(f"/api/{route}/", {"field": fields})
+    assert listing.status_code == 200 and listing.json(), listing.content
+    assert all(set(item) == set(fields) for item in listing.json())
+    _validate(openapi, "GET", f"/api/{route}/", listing, MultiDict([("field", f) for f in fields]))
+    detail = listing.json()[0].get("uuid") or client.get(f"/api/{route}/").json()[0]["uuid"]
+    retrieved = client.get(f"/api/{route}/{detail}/", {"field": fields})
+    _validate(openapi, "GET", f"/api/{route}/{detail}/", retrieved, MultiDict([("field", f) for f in fields]))
+
+
+def test_shared_service_settings_validate_with_a_null_customer_name(world, openapi):
+    from tests.fixtures.factories import make_service_settings
+
+    shared = make_service_settings(shared=True)
+    response = world.client("staff").get(f"/api/service-settings/{shared.uuid.hex}/")
+    assert response.json()["customer_name"] is None
+    _validate(openapi, "GET", f"/api/service-settings/{shared.uuid.hex}/", response)
+
+
+@pytest.mark.parametrize("route", ["customers", "projects", "service-settings"])
+def test_a_delete_refused_for_children_is_a_documented_409(world, droplet, route, openapi):
+    target = {
+        "customers": world.customer,
+        "projects": world.project,
+        "service-settings": droplet.service_settings,
+    }
+    path = f"/api/{route}/{target[route].uuid.hex}/"
+    response = world.client("staff").delete(path)
+    assert response.status_code == 409, response.content
+    _validate(openapi, "DELETE", path, response)
+
+
+def test_a_parse_error_is_a_documented_400(world, openapi):
+    response = world.client("staff").generic("POST", "/api/customers/", "{not json", "application/json")
+    assert response.status_code == 400 and set(response.json()) == {"detail"}
+    _validate(openapi, "POST", "/api/customers/", response)
+
+
+def test_every_operation_documents_the_errors_any_request_can_meet():
+    """400 (too many parameters, an unknown Host) and 406 anywhere; 413 and 415 wherever a body is read."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"400", "406"} <= codes, (method, path)
+            if "requestBody" in operation:
+                assert {"413", "415"} <= codes, (method, path)
+
+
+def test_integer_ranges_are_the_columns_portable_ones_whatever_the_database():
+    """SQLite's integers are all 64-bit, and a model's validators take the current database's range: the
+    schema would say `int64` on SQLite and not on PostgreSQL."""
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    size, image = components["DigitalOceanSize"]["properties"], components["DigitalOceanImage"]["properties"]
+    assert (size["cores"]["minimum"], size["cores"]["maximum"]) == (0, 32767)
+    for prop in (size["ram"], size["disk"], size["transfer"], image["min_disk_size"]):
+        assert (prop["minimum"], prop["maximum"], prop.get("format")) == (0, 2147483647, None)

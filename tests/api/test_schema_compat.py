@@ -1,6 +1,8 @@
 """Our OpenAPI schema against Waldur's published one and the generated client `waldur-api-client==8.1.3`:
-the operations the client calls exist under the same ids, and the droplet response keeps every property."""
+the operations the client calls exist under the same ids, the droplet response keeps every property, and
+every other difference is one that docs/api.md lists with its reason."""
 
+import fnmatch
 import re
 from pathlib import Path
 
@@ -8,6 +10,8 @@ import pytest
 import waldur_api_client.api
 import yaml
 from drf_spectacular.generators import SchemaGenerator
+
+from .schema_diff import differences
 
 # Waldur's published schema for these endpoints, reduced to its facts (tests/data/NOTICE).
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "waldur-openapi.yaml"
@@ -69,3 +73,71 @@ def test_droplet_response_keeps_every_reference_property(reference, ours):
     our_properties = set(ours["components"]["schemas"]["DigitalOceanDroplet"]["properties"])
     assert reference_properties | {"marketplace_offering_type"} <= our_properties
     assert len(our_properties) >= 52
+
+
+# --- every difference from Waldur's schema is declared ----------------------------------------------------
+
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+TABLE_HEADING = "### Every difference from Waldur's published schema"
+
+
+def declared_differences() -> dict[str, str]:
+    """docs/api.md's table of differences: each pattern of its first column, with the row's reason."""
+    text = API_DOC.read_text()
+    assert TABLE_HEADING in text, f"docs/api.md has no section {TABLE_HEADING!r}"
+    section = text.split(TABLE_HEADING, 1)[1].split("\n#", 1)[0]
+    declared = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or not cells[0].startswith("`"):
+            continue
+        for pattern in re.findall(r"`([^`]+)`", cells[0]):
+            declared[pattern] = cells[1]
+    assert declared, "the table of differences is empty"
+    return declared
+
+
+def test_every_difference_from_waldurs_schema_is_declared_in_the_docs(reference, ours):
+    found = differences(ours, reference)
+    declared = declared_differences()
+    undeclared = sorted(d for d in found if not any(fnmatch.fnmatchcase(d, p) for p in declared))
+    assert not undeclared, (
+        "differences from Waldur's schema that docs/api.md does not list "
+        "(match Waldur's schema, or add a row with the reason):\n" + "\n".join(undeclared)
+    )
+    stale = sorted(p for p in declared if not any(fnmatch.fnmatchcase(d, p) for d in found))
+    assert not stale, "rows of docs/api.md's table that match no difference any more:\n" + "\n".join(stale)
+
+
+def test_the_comparison_sees_each_kind_of_difference(reference):
+    """The comparison itself, on Waldur's schema changed by hand in each of the ways it must notice."""
+    import copy
+
+    changed = copy.deepcopy(reference)
+    schemas = changed["components"]["schemas"]
+    schemas["DigitalOceanDroplet"]["properties"]["marketplace_offering_plugin_options"] = {"type": "string"}
+    schemas["DigitalOceanDroplet"]["properties"]["is_usage_based"].pop("nullable")
+    schemas["DigitalOceanDroplet"]["required"] = ["url"]
+    schemas["DigitalOceanDropletRequest"]["properties"]["ssh_public_key"]["nullable"] = True
+    schemas["DigitalOceanDropletResizeRequest"]["properties"]["size"].pop("writeOnly")
+    schemas["DigitalOceanImageOEnum"]["enum"].append("name")
+    schemas["DigitalOceanDroplet"]["properties"]["runtime_state"] = {"type": "string", "enum": ["online"]}
+    item = changed["paths"]["/api/digitalocean-droplets/{uuid}/"]
+    item["get"]["parameters"][1]["schema"].pop("format")
+    item["delete"]["responses"]["409"] = {"description": ""}
+    del changed["components"]["securitySchemes"]["waldurOIDCAuth"]
+    found = differences(changed, reference)
+    for expected in (
+        "digitalocean_droplets_list: 200 marketplace_offering_plugin_options type object -> string",
+        "digitalocean_droplets_list: 200 is_usage_based nullable true -> false",
+        "digitalocean_droplets_list: 200 url required false -> true",
+        "digitalocean_droplets_create: request ssh_public_key nullable false -> true",
+        "digitalocean_droplets_resize: request size writeOnly true -> false",
+        "digitalocean_images_list: parameter o[] enum adds name",
+        "digitalocean_droplets_retrieve: 200 runtime_state enum none -> enum",
+        "digitalocean_droplets_retrieve: parameter uuid format uuid -> none",
+        "digitalocean_droplets_destroy: status 409 added",
+        "security scheme http bearer missing",
+    ):
+        assert expected in found, (expected, sorted(found))
+    assert not differences(reference, reference)

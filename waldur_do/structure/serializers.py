@@ -46,7 +46,9 @@ class ServiceSettingsSerializer(HyperlinkedSerializer):
         required=False,
         allow_null=True,
     )
-    customer_name = serializers.CharField(source="customer.name", read_only=True, default=None)
+    customer_name = serializers.CharField(
+        source="customer.name", read_only=True, default=None, allow_null=True
+    )
     token = serializers.CharField(write_only=True, required=False, max_length=255)
 
     class Meta:

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
@@ -11,7 +12,16 @@ from .serializers import (
     SshPublicKeySerializer,
 )
 
+PROTECTED_DETAIL = inline_serializer("ProtectedDetail", {"detail": serializers.CharField()})
 
+
+def _destroy_refused_while(children: str):
+    """DELETE's answers: 204, or 409 while the object still has `children`."""
+    conflict = OpenApiResponse(PROTECTED_DETAIL, description=f"It still has {children}: delete those first.")
+    return extend_schema_view(destroy=extend_schema(responses={204: None, 409: conflict}))
+
+
+@_destroy_refused_while("projects or service settings")
 class CustomerViewSet(ModelViewSet):
     """Organisations. Anyone with a role in a customer or its projects sees it; staff create and delete
     customers, and staff and the customer's owners change them."""
@@ -31,6 +41,7 @@ class CustomerViewSet(ModelViewSet):
         return selectors.is_customer_owner(user=user, customer=customer)
 
 
+@_destroy_refused_while("droplets")
 class ProjectViewSet(ModelViewSet):
     """Projects of a customer, which hold its droplets. Anyone with a role in the project or its customer sees
     it; staff and the customer's owners create, change and delete projects. A project cannot move to another
@@ -61,6 +72,7 @@ class ProjectViewSet(ModelViewSet):
         serializer.save()
 
 
+@_destroy_refused_while("droplets")
 class ServiceSettingsViewSet(ModelViewSet):
     """DigitalOcean accounts: a write-only API token and, for staff, another endpoint. A customer's settings
     are seen by those with a role in it, shared ones by everyone; staff and the customer's owners manage
