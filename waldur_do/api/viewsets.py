@@ -5,6 +5,7 @@ from rest_framework import permissions, viewsets
 
 from .fields import parse_uuid
 from .permissions import CanManageOrReadOnly
+from .transactions import atomic_writes
 
 
 # Class docstrings of the concrete viewsets are the operations' descriptions in the published schema, so the
@@ -14,6 +15,11 @@ class UuidLookupMixin:
     permission_classes = (permissions.IsAuthenticated, CanManageOrReadOnly)
     lookup_field = "uuid"
     lookup_value_regex = "[^/]+"
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        # Reads run outside a transaction, writes inside one (transactions.py says why).
+        return atomic_writes(super().as_view(actions, **initkwargs))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: there is no user to filter for
