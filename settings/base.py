@@ -113,7 +113,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "waldur_do.api.pagination.LinkHeaderPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["waldur_do.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "waldur_do.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "waldur_do.api.exceptions.exception_handler",
     "PAGE_SIZE": 10,
