@@ -49,12 +49,14 @@ _NOTHING = object()
 @dataclass(frozen=True)
 class Field:
     """How one field is read: the columns it needs, and one of: the column itself (`column`), a constant
-    (`value`), or per request and page the function row -> value (`bind(request, rows)`)."""
+    (`value`), an `expression` of the column (`{c}`) and of the values `bind(request, rows)` returns for the
+    request (`{a0}`, `{a1}`, …), or else the function row -> value that `bind(request, rows)` returns."""
 
     columns: tuple[str, ...]
     bind: Binder | None = None
     column: str | None = None
     value: Any = _NOTHING
+    expression: str | None = None
 
 
 def column(name: str) -> Field:
@@ -140,8 +142,10 @@ class RowRenderer:
             return _link(field, f"{column}__uuid")
         if _column_is_the_representation(field, model_field):
             return Field((column,), column=column)
+        if isinstance(field, serializers.UUIDField) and field.uuid_format == "hex":
+            return Field((column,), column=column, expression="(None if {c} is None else {c}.hex)")
         if isinstance(field, serializers.UUIDField):
-            convert = (lambda value: value.hex) if field.uuid_format == "hex" else field.to_representation
+            convert = field.to_representation
         elif isinstance(field, serializers.DateTimeField):
             return _datetime(field, column)
         elif _drf_representation(field, serializers.ListField) and _drf_representation(
@@ -150,7 +154,12 @@ class RowRenderer:
             convert = _texts
         else:
             convert = field.to_representation
-        return Field((column,), lambda request, rows: _unless_none(itemgetter(column), convert))
+        return Field(
+            (column,),
+            lambda request, rows: (convert,),
+            column=column,
+            expression="(None if {c} is None else {a0}({c}))",
+        )
 
 
 @dataclass(frozen=True)
@@ -165,29 +174,43 @@ class Selection:
         return queryset.prefetch_related(None).values(*columns)
 
     def render(self, rows: list, request) -> list[dict]:
-        shape = tuple((name, field.column, field.value is not _NOTHING) for name, field in self.fields)
-        arguments = [
-            field.value if field.value is not _NOTHING else field.bind(request, rows)
-            for _, field in self.fields
-            if field.column is None
-        ]
-        return _row_function(shape)(rows, *arguments)
+        shape, arguments = [], []
+        for name, field in self.fields:
+            if field.expression is not None:
+                given = field.bind(request, rows) if field.bind else ()
+                shape.append((name, field.column, "expression", field.expression, len(given)))
+                arguments.extend(given)
+            elif field.column is not None:
+                shape.append((name, field.column, "column", None, 0))
+            elif field.value is not _NOTHING:
+                shape.append((name, None, "constant", None, 1))
+                arguments.append(field.value)
+            else:
+                shape.append((name, None, "function", None, 1))
+                arguments.append(field.bind(request, rows))
+        return _row_function(tuple(shape))(rows, *arguments)
 
 
 @lru_cache(maxsize=256)
 def _row_function(shape):
     """The function `(rows, *arguments) -> [dict, ...]` for fields of this shape: one dict display per row,
-    the keys in order, a column read as `row[column]`, a constant as it is, anything else by its function.
+    the keys in order, a column read as `row[column]`, a constant as it is, an expression written out,
+    anything else by its function.
     Generated once per shape (the full list and each `?field=` selection in use): a dict display costs a
     fraction of a loop over (name, function) pairs, and the page's rows are most of a list's cost."""
     arguments, items = [], []
-    for name, column_name, is_constant in shape:
-        if column_name is not None:
-            items.append(f"{name!r}: row[{column_name!r}]")
+    for name, column_name, kind, expression, count in shape:
+        names = [f"a{len(arguments) + n}" for n in range(count)]
+        arguments.extend(names)
+        if kind == "expression":
+            value = expression.format(c=f"row[{column_name!r}]", **{f"a{n}": a for n, a in enumerate(names)})
+        elif kind == "column":
+            value = f"row[{column_name!r}]"
+        elif kind == "constant":
+            value = names[0]
         else:
-            argument = f"a{len(arguments)}"
-            arguments.append(argument)
-            items.append(f"{name!r}: {argument}" if is_constant else f"{name!r}: {argument}(row)")
+            value = f"{names[0]}(row)"
+        items.append(f"{name!r}: {value}")
     source = f"def render({', '.join(['rows', *arguments])}):\n"
     source += f"    return [{{{', '.join(items)}}} for row in rows]\n"
     namespace = {}
@@ -198,14 +221,6 @@ def _row_function(shape):
 def _texts(items):
     """ListField(child=CharField-like).to_representation, without a method call per item."""
     return [item if type(item) is str else None if item is None else str(item) for item in items]
-
-
-def _unless_none(pick, convert):
-    def value(row):
-        found = pick(row)
-        return None if found is None else convert(found)
-
-    return value
 
 
 def _model_field(model, attrs, where) -> models.Field:
@@ -258,15 +273,11 @@ def _link(field, column) -> Field:
     def bind(request, rows):
         template = field.reverse(field.view_name, kwargs={"uuid": URL_PLACEHOLDER}, request=request)
         start, _, end = template.partition(URL_PLACEHOLDER)
-        pick = itemgetter(column)
+        return start, end
 
-        def value(row):
-            uuid = pick(row)
-            return None if uuid is None else start + uuid.hex + end
-
-        return value
-
-    return Field((column,), bind)
+    return Field(
+        (column,), bind, column=column, expression="(None if {c} is None else {a0} + {c}.hex + {a1})"
+    )
 
 
 def _datetime(field, column) -> Field:
@@ -275,21 +286,15 @@ def _datetime(field, column) -> Field:
 
     def bind(request, rows):
         zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
-        if output_format is None or output_format.lower() == ISO_8601 or zone is None:
-            return _unless_none(itemgetter(column), field.to_representation)
-        pick = itemgetter(column)
+        if output_format is None or output_format.lower() == ISO_8601:
+            zone = None  # DRF's own rules, as for a naive datetime (USE_TZ off)
+        return zone, output_format, field.to_representation
 
-        def value(row):
-            found = pick(row)
-            if not found:
-                return None
-            if found.tzinfo is None:  # naive (USE_TZ off): DRF's own rules
-                return field.to_representation(found)
-            return found.astimezone(zone).strftime(output_format)
-
-        return value
-
-    return Field((column,), bind)
+    expression = (
+        "(None if not {c} else {a2}({c}) if {a0} is None or {c}.tzinfo is None"
+        " else {c}.astimezone({a0}).strftime({a1}))"
+    )
+    return Field((column,), bind, column=column, expression=expression)
 
 
 def _nested_many(model, field, where, prefix) -> Field:
