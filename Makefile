@@ -44,9 +44,16 @@ migrate: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput -v 0
 
+# The load benchmarks (BENCHMARKS.md) drive gunicorn with wrk, a Debian package, and measure PostgreSQL at
+# BENCH_DATABASE_URL (the database is dropped and created again) and SQLite in a temporary folder.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wdo_bench
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator:" \
+		"apt-get install wrk (Debian, Ubuntu) or brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python -m benchmarks.emulator_list
 	DJANGO_SETTINGS_MODULE=settings.test $(BIN)/python -m benchmarks.droplet_list
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.api_load
+	$(BIN)/python -m benchmarks.sqlite_reads
 
 clean:
 	rm -rf $(VENV) var
