@@ -39,8 +39,8 @@ from .fields import URL_PLACEHOLDER
 from .serializers import requested_fields
 
 Row = Mapping[str, Any]
-# Per request (and page): the function that renders one row's value of a field.
-Binder = Callable[[Any, list], Callable[[Row], Any]]
+# Per request (and page): a field's function row -> value, or the values its expression uses.
+Binder = Callable[[Any, list], Any]
 
 
 _NOTHING = object()
@@ -57,11 +57,6 @@ class Field:
     column: str | None = None
     value: Any = _NOTHING
     expression: str | None = None
-
-
-def column(name: str) -> Field:
-    """A field whose value is a column, as the database gives it."""
-    return Field((name,), column=name)
 
 
 def constant(value) -> Field:
