@@ -53,9 +53,19 @@ fuzz: install
 	WDO_FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) WDO_FUZZ_SEED=$(FUZZ_SEED) WDO_FUZZ_TIMEOUT=3600 \
 		$(BIN)/pytest tests/api/test_fuzz.py tests/emulator/test_fuzz.py $(PYTEST_ARGS)
 
+# The load benchmarks (BENCHMARKS.md) drive gunicorn with wrk, a Debian package, and measure PostgreSQL at
+# BENCH_DATABASE_URL (the database is dropped and created again) and SQLite in a temporary folder.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/wdo_bench
+# The scale benchmark (benchmarks/scale.py) also needs Redis, as the broker and the shared request budget.
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator:" \
+		"apt-get install wrk (Debian, Ubuntu) or brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python -m benchmarks.emulator_list
 	DJANGO_SETTINGS_MODULE=settings.test $(BIN)/python -m benchmarks.droplet_list
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.api_load
+	$(BIN)/python -m benchmarks.sqlite_reads
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) $(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) var

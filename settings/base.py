@@ -114,8 +114,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON bytes, written by orjson (waldur_do/api/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": [
+        "waldur_do.api.renderers.OrjsonRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "waldur_do.api.pagination.LinkHeaderPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["waldur_do.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "waldur_do.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "waldur_do.api.exceptions.exception_handler",
     "DEFAULT_PARSER_CLASSES": [

@@ -7,7 +7,7 @@ from waldur_do.api.viewsets import ModelViewSet, ReadOnlyModelViewSet
 from waldur_do.structure import selectors as structure_selectors
 
 from .. import selectors, services, states
-from . import filters
+from . import filters, read
 from .serializers import (
     DigitalOceanDropletResizeSerializer,
     DigitalOceanDropletSerializer,
@@ -48,6 +48,7 @@ class DigitalOceanDropletViewSet(ModelViewSet):
     with `error_message`) when DigitalOcean has finished. A name change is applied on DigitalOcean too."""
 
     serializer_class = DigitalOceanDropletSerializer
+    list_rows = read.DROPLETS
     filterset_class = filters.DropletFilter
 
     def get_visible_queryset(self, user):
@@ -168,6 +169,7 @@ class DigitalOceanRegionViewSet(ReadOnlyModelViewSet):
     """Regions of each service settings' catalog, seen by whoever may use those settings."""
 
     serializer_class = DigitalOceanRegionSerializer
+    list_rows = read.REGIONS
     filterset_class = filters.RegionFilter
 
     def get_visible_queryset(self, user):
@@ -178,6 +180,7 @@ class DigitalOceanImageViewSet(ReadOnlyModelViewSet):
     """Images of each service settings' catalog, seen by whoever may use those settings."""
 
     serializer_class = DigitalOceanImageSerializer
+    list_rows = read.IMAGES
     filterset_class = filters.ImageFilter
 
     def get_visible_queryset(self, user):
@@ -188,6 +191,7 @@ class DigitalOceanSizeViewSet(ReadOnlyModelViewSet):
     """Sizes of each service settings' catalog, seen by whoever may use those settings."""
 
     serializer_class = DigitalOceanSizeSerializer
+    list_rows = read.SIZES
     filterset_class = filters.SizeFilter
 
     def get_visible_queryset(self, user):

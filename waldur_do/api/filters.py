@@ -1,4 +1,8 @@
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.settings import api_settings
+
+from .authentication import QueryTokenAuthentication
 
 
 class OrderingFilter(django_filters.OrderingFilter):
@@ -17,3 +21,35 @@ class NamedFilterSet(django_filters.FilterSet):
 
     name = django_filters.CharFilter(lookup_expr="icontains")
     name_exact = django_filters.CharFilter(field_name="name")
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, without its cost when a request filters nothing. Building the FilterSet (a
+    deep copy of every filter and a new form class, per request) took a tenth of a 100-droplet list; with no
+    query parameter but pagination's, `field`, `format` and the query token, every filter is empty and leaves
+    the queryset as it is, so the FilterSet is not built. A FilterSet of its own `filter_queryset` or `qs`
+    (which might filter without parameters) is always built."""
+
+    def filter_queryset(self, request, queryset, view):
+        if not set(request.query_params) - self._not_filters(view):
+            filterset_class = self.get_filterset_class(view, queryset)
+            if filterset_class is None or (
+                filterset_class.filter_queryset is django_filters.FilterSet.filter_queryset
+                and filterset_class.qs is django_filters.FilterSet.qs
+            ):
+                return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    @staticmethod
+    def _not_filters(view) -> set[str]:
+        names = {"field", api_settings.URL_FORMAT_OVERRIDE, QueryTokenAuthentication.query_param}
+        paginator = getattr(view, "paginator", None)
+        names.update(
+            name
+            for name in (
+                getattr(paginator, "page_query_param", None),
+                getattr(paginator, "page_size_query_param", None),
+            )
+            if name
+        )
+        return names

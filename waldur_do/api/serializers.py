@@ -3,17 +3,23 @@
 from rest_framework import permissions, serializers
 
 
-# `?field=a&field=b` keeps only those keys; unknown names are ignored, and none valid means all.
+def requested_fields(request, readable) -> set[str] | None:
+    """`?field=a&field=b` keeps only those keys of a read; unknown names are ignored, and none valid (or a
+    write) means all, None. Lists rendered from rows (rows.py) select by the same rule."""
+    if request is None or request.method not in permissions.SAFE_METHODS:
+        return None
+    return set(request.query_params.getlist("field")).intersection(readable) or None
+
+
 class RestrictedFieldsMixin:
     def get_fields(self):
         fields = super().get_fields()
-        request = self.context.get("request")
-        if request is None or request.method not in permissions.SAFE_METHODS or not self._renders_response():
+        if not self._renders_response():
             return fields
         # Write-only fields are never rendered, so asking for one is asking for an unknown field.
-        readable = {name for name, field in fields.items() if not field.write_only}
-        wanted = set(request.query_params.getlist("field")) & readable
-        if not wanted:
+        readable = [name for name, field in fields.items() if not field.write_only]
+        wanted = requested_fields(self.context.get("request"), readable)
+        if wanted is None:
             return fields
         return {name: field for name, field in fields.items() if name in wanted}
 
