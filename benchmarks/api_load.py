@@ -12,7 +12,8 @@ another process, staff's token in the header. Interleaved, round after round, on
   (a') the same at 300 per page                         (d') the floor for (a')
   (b)  100 per page, `field=uuid&field=name&field=state`
   (c)  retrieve one droplet
-  and each catalog list (regions, images, sizes) at 100 per page, against its own floor.
+  and each catalog list (regions, images, sizes) and the event history at 100 per page, each against its
+  own floor.
 
 Before loading, it checks that each list and its floor answer the same bytes. It reports requests/s, p50
 and p99 latency, and the gunicorn workers' CPU time per request (user + system, from /proc), and the ratios
@@ -44,13 +45,17 @@ def cases(droplet_uuid: str) -> list[tuple[str, str, str | None]]:
         ("(c) retrieve", f"{droplets}{droplet_uuid}/", None),
         *(
             row
-            for catalog in ("regions", "images", "sizes")
+            for listing in ("regions", "images", "sizes", "events")
             for row in (
-                (f"{catalog} 100", f"/api/digitalocean-{catalog}/?page_size=100", f"{catalog} floor 100"),
-                (f"{catalog} floor 100", f"/bench/floor/{catalog}/?page_size=100", None),
+                (f"{listing} 100", f"/api/{_path(listing)}/?page_size=100", f"{listing} floor 100"),
+                (f"{listing} floor 100", f"/bench/floor/{listing}/?page_size=100", None),
             )
         ),
     ]
+
+
+def _path(listing: str) -> str:
+    return listing if listing == "events" else f"digitalocean-{listing}"
 
 
 def prepare_database(database_url: str, droplets: int, env: dict) -> str:

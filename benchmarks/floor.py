@@ -15,6 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework.authtoken.models import Token
 
 from droplets.models import Droplet, Image, Region, Size
+from waldur_do.events.models import Event
 
 DATE = "%Y-%m-%dT%H:%M:%S.%fZ"  # REST_FRAMEWORK["DATETIME_FORMAT"]; the database gives UTC datetimes
 
@@ -247,3 +248,23 @@ class AtomicReadsMiddleware:
             return self.get_response(request)
         with transaction.atomic():
             return self.get_response(request)
+
+
+@transaction.non_atomic_requests
+def event_list(request):
+    def rows_to_json(rows, base):
+        return [
+            {
+                "uuid": r["uuid"].hex,
+                "created": r["created"].strftime(DATE),
+                "event_type": r["event_type"],
+                "message": r["message"],
+                "context": r["context"],
+            }
+            for r in rows
+        ]
+
+    events = Event.objects.order_by("-created", "-pk").values(
+        "uuid", "created", "event_type", "message", "context"
+    )
+    return _answer(request, events, rows_to_json)

@@ -240,7 +240,7 @@ def scenario_many_tokens(emulators, alone_token, tokens, per_token: int) -> None
 
 
 SYNC_SCRIPT = """
-import json, resource, sys, django
+import json, sys, django
 django.setup()
 from droplets.backend.budget import Priority, spending_as
 from droplets.models import Droplet
@@ -251,7 +251,9 @@ changed = 0
 with spending_as(Priority.BACKGROUND):  # as beat's sync spends
     for settings_row in ServiceSettings.objects.filter(name__in=names):
         changed += droplet_inventory_sync(service_settings=settings_row)
-peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not getrusage's ru_maxrss: that one keeps the parent's across fork and exec (getrusage(2)).
+status = open("/proc/self/status").read()
+peak_rss_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
 print(json.dumps({"changed": changed, "peak_rss_mb": round(peak_rss_mb, 1)}))
 """
 

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from droplets.models import Droplet, Image, Region, Size
 from droplets.states import RuntimeState, State
+from waldur_do.events.models import Event
 from waldur_do.structure.models import Customer, Project, ServiceSettings, User
 
 CATALOG_SETTINGS = 3  # service settings, each with its own catalog
@@ -90,7 +91,41 @@ def seed(*, droplets: int, service_settings: ServiceSettings | None = None) -> s
             )
         )
     Droplet.objects.bulk_create(batch, batch_size=500)
+    _events(Droplet.objects.select_related("project__customer")[:300], staff)
     return Token.objects.create(user=staff).key
+
+
+def _events(droplets, actor) -> None:
+    """A history for some droplets: each stopped by staff, as the engine records it (1,200 events)."""
+    events = []
+    for droplet in droplets:
+        context = {
+            "resource_type": "DigitalOcean.Droplet",
+            "resource_uuid": droplet.uuid.hex,
+            "resource_name": droplet.name,
+            "resource_backend_id": droplet.backend_id,
+            "project_uuid": droplet.project.uuid.hex,
+            "project_name": droplet.project.name,
+            "customer_uuid": droplet.project.customer.uuid.hex,
+            "customer_name": droplet.project.customer.name,
+            "action_id": "",
+        }
+        for stage in ("scheduled", "started", "accepted", "succeeded"):
+            events.append(
+                Event(
+                    event_type=f"resource_stop_{stage}",
+                    message=f"Droplet {droplet.name}: stop {stage}.",
+                    actor=actor if stage == "scheduled" else None,
+                    actor_name=actor.username if stage == "scheduled" else "system",
+                    droplet=droplet,
+                    droplet_uuid=droplet.uuid,
+                    droplet_name=droplet.name,
+                    project=droplet.project,
+                    customer=droplet.project.customer,
+                    context=context,
+                )
+            )
+    Event.objects.bulk_create(events, batch_size=500)
 
 
 def _catalog(service_settings: ServiceSettings, rng: random.Random) -> None:

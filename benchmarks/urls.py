@@ -11,5 +11,6 @@ urlpatterns = [
     path("bench/floor/regions/", floor.region_list, name="floor-regions"),
     path("bench/floor/images/", floor.image_list, name="floor-images"),
     path("bench/floor/sizes/", floor.size_list, name="floor-sizes"),
+    path("bench/floor/events/", floor.event_list, name="floor-events"),
     *project_urlpatterns,
 ]

@@ -67,12 +67,13 @@ LOOK_BEING_TAKEN = object()
 
 def observed_droplet(backend, droplet, *, done_by: float):
     """The droplet as a look at all the account's droplets taken after `done_by` (when its action was seen
-    done) shows it; None when there is no such look and taking one is not worth it, or it does not show
-    it; LOOK_BEING_TAKEN while another poll takes it."""
+    done), and at most DROPLET_POLL_SNAPSHOT_SECONDS ago, shows it; None when there is no such look and
+    taking one is not worth it, or it does not show it; LOOK_BEING_TAKEN while another poll takes it."""
     store = shared_store()
     key = f"droplets:{backend.account_key}"
     look = store.read(key)
-    if look is None or look["taken_at"] < done_by:
+    oldest_useful = max(done_by, time.time() - settings.DROPLET_POLL_SNAPSHOT_SECONDS)
+    if look is None or look["taken_at"] < oldest_useful:
         if not _worth_a_look(droplet.service_settings_id):
             return None
         if not _claim_the_next_look(store, key):

@@ -175,7 +175,8 @@ class ActionStrategy(OperationStrategy):
 
     def follow(self, step: Step):
         droplet = step.droplet
-        done_by = time.time()
+        # When the action was seen done: a look at the droplet from before then may still show it busy.
+        done_by = step.params.get("action_done_at") or time.time()
         if droplet.action_id:
             observed = observed_action(step.backend, droplet.action_id)
             if observed is not None:
@@ -186,7 +187,7 @@ class ActionStrategy(OperationStrategy):
                 return Poll()
             if action.errored:
                 return self.on_errored(step, action)
-            step.save(action_id="")
+            step.save(action_id="", operation_params={**step.params, "action_done_at": done_by})
         current = observed_droplet(step.backend, droplet, done_by=done_by)
         if current is LOOK_BEING_TAKEN:
             return Poll(after=settings.DROPLET_POLL_INITIAL)
