@@ -108,7 +108,10 @@ def _in_window(spent: Spent, window: Window, now: float) -> dict[int, float]:
     in is counted whole, so the count is never below the truth and DigitalOcean's own sliding window is
     never exceeded."""
     first = int((now - window.seconds) // window.slot)
-    return {int(slot): count for slot, count in spent.get(window.name, {}).items() if int(slot) >= first}
+    slots = spent.get(window.name) if isinstance(spent, dict) else None
+    if not isinstance(slots, dict):
+        return {}  # nothing counted yet (or counts in a shape this version does not know: start over)
+    return {int(slot): count for slot, count in slots.items() if int(slot) >= first}
 
 
 def _wait_for_room(slots: dict[int, float], window: Window, room: float, now: float) -> float:
@@ -152,12 +155,19 @@ def corrected(spent: Spent, limits: Limits, *, limit: int, remaining: int, now: 
     if unseen > 0:
         slot = int(now // window.slot)
         slots[slot] = slots.get(slot, 0.0) + unseen
-    return {**spent, window.name: {str(slot): count for slot, count in slots.items()}}
+    kept = spent if isinstance(spent, dict) else {}
+    return {**kept, window.name: {str(slot): count for slot, count in slots.items()}}
 
 
-def budget_key(token: str) -> str:
-    """How the store names a token's budget: never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
+def account_key(api_url: str, token: str) -> str:
+    """How shared state names an account: a hash of its endpoint and token, never the token itself (two
+    endpoints, the emulator and DigitalOcean say, are two accounts even with one token)."""
+    return hashlib.sha256(f"{api_url} {token}".encode()).hexdigest()[:32]
+
+
+def _store_key(key: str) -> str:
+    """The budget's key in the shared store; the version changes with the shape of what is kept."""
+    return f"budget:v1:{key}"
 
 
 class RequestBudget:
@@ -170,7 +180,7 @@ class RequestBudget:
         """Counts one request for the current priority, or raises BudgetExhausted."""
         priority = _priority.get()
         now = self.clock()
-        wait = self.store.update(f"budget:{key}", lambda spent: take(spent or {}, self.limits, priority, now))
+        wait = self.store.update(_store_key(key), lambda spent: take(spent or {}, self.limits, priority, now))
         if wait > 0:
             raise BudgetExhausted(
                 "DigitalOcean's request budget for this account is spent for now.", retry_after=wait
@@ -188,7 +198,7 @@ class RequestBudget:
                 spent or {}, self.limits, limit=int(limit), remaining=int(remaining), now=now
             ), None
 
-        self.store.update(f"budget:{key}", change)
+        self.store.update(_store_key(key), change)
 
 
 def default_budget() -> RequestBudget:

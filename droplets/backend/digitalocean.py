@@ -35,7 +35,7 @@ from .base import (
     CreatedDroplet,
     SshKeySpec,
 )
-from .budget import budget_key
+from .budget import account_key
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,10 @@ def _action(action: dict) -> BackendAction:
 class _Exchange:
     """The HTTP answers of one call: every library object made through it records what it receives."""
 
-    def __init__(self, options: dict, budget=None):
+    def __init__(self, options: dict, budget=None, budget_key: str = ""):
         self._options = options
         self._budget = budget
-        self._budget_key = budget_key(options["token"] or "")
+        self._budget_key = budget_key
         self.response: requests.Response | None = None
         self.method = "GET"
 
@@ -243,8 +243,8 @@ class DigitalOceanBackend:
 
     @property
     def account_key(self) -> str:
-        """Names this account in shared state (backend/shared.py): a hash of the token."""
-        return budget_key(self._token or "")
+        """Names this account in shared state (backend/shared.py): a hash of the endpoint and token."""
+        return account_key(self._api_url, self._token or "")
 
     def account_actions(self) -> list[BackendAction]:
         """The account's latest actions on every droplet, newest first: one page of up to 200."""
@@ -331,7 +331,7 @@ class DigitalOceanBackend:
     def _call(self):
         """Runs python-digitalocean calls; whatever they raise leaves as one of `backend.errors`, told from
         the HTTP answer they received, or from the connection when none came."""
-        exchange = _Exchange(self._options(), self._budget)
+        exchange = _Exchange(self._options(), self._budget, self.account_key)
         try:
             yield exchange
         except TokenError:

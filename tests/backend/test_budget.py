@@ -72,6 +72,12 @@ def test_digitaloceans_remaining_count_corrects_ours():
     assert wait > 0
 
 
+@pytest.mark.parametrize("stored", [{"minute": 250.0, "hour": 5000.0, "at": 1.0}, {"minute": "x"}, [], 7])
+def test_counts_of_a_shape_this_version_does_not_know_start_over(stored):
+    spent, wait = take(stored, LIMITS, Priority.USER, 1000.0)
+    assert wait == 0 and sum(spent["minute"].values()) == 1
+
+
 def test_a_spent_budget_is_a_wait_not_a_request(db):
     budget = RequestBudget(DatabaseStore(), LIMITS, clock=lambda: 0.0)
     for _ in range(10):
@@ -85,7 +91,7 @@ def test_a_spent_budget_is_a_wait_not_a_request(db):
         with pytest.raises(BudgetExhausted):
             budget.spend("polled")
     budget.spend("polled")  # a user's request still fits in the reserve
-    assert SharedState.objects.filter(key="budget:key").exists()
+    assert SharedState.objects.filter(key="budget:v1:key").exists()
 
 
 # Processes sharing one budget: each of PROCESSES takes as many as it can of the same token's at once;
@@ -130,5 +136,5 @@ def test_processes_share_one_budget_in_the_database(transactional_db):
 @pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis://"), reason="the broker is not Redis")
 def test_processes_share_one_budget_in_redis(db):
     key = f"shared-redis-{os.getpid()}"
-    RedisStore(settings.CELERY_BROKER_URL).redis.delete(f"{RedisStore.PREFIX}budget:{key}")
+    RedisStore(settings.CELERY_BROKER_URL).redis.delete(f"{RedisStore.PREFIX}budget:v1:{key}")
     assert _spend_in_processes(key, BUDGET_REDIS=settings.CELERY_BROKER_URL) == 40
