@@ -85,7 +85,8 @@ class Limits:
 
     @property
     def minute(self) -> Window:
-        return Window("minute", self.per_minute, self.burst_seconds, self.burst_seconds / 60)
+        # Slots of a second whatever the window's length, so processes configured alike count alike.
+        return Window("minute", self.per_minute, self.burst_seconds, 1)
 
     @property
     def hour(self) -> Window:
