@@ -18,8 +18,10 @@ class DatabaseStore:
 
         with transaction.atomic():
             row, _ = SharedState.objects.select_for_update().get_or_create(key=key)
-            row.value, result = change(row.value)
-            row.save(update_fields=["value"])
+            value, result = change(row.value)
+            if value != row.value:  # most corrections change nothing: no write (and no write lock) then
+                row.value = value
+                row.save(update_fields=["value"])
         return result
 
     def read(self, key: str):
@@ -54,7 +56,11 @@ class RedisStore:
                 try:
                     pipe.watch(name)
                     stored = pipe.get(name)
-                    value, result = change(json.loads(stored) if stored else None)
+                    previous = json.loads(stored) if stored else None
+                    value, result = change(previous)
+                    if stored and value == previous:
+                        pipe.unwatch()
+                        return result
                     pipe.multi()
                     pipe.set(name, json.dumps(value), ex=self.EXPIRY)
                     pipe.execute()
