@@ -2,6 +2,7 @@
 services and real steps against the emulator, and `/api/events/` with its filters and visibility."""
 
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.management import call_command
@@ -180,6 +181,9 @@ def test_events_follow_waldurs_list_conventions_and_filters(online, world):
         "two types": ({"event_type": ["resource_set_ok", "resource_stop_scheduled"]}, 2),
         "from the future": ({"created_from": (timezone.now() + timedelta(hours=1)).isoformat()}, 0),
         "to the past": ({"created_to": (timezone.now() - timedelta(hours=1)).isoformat()}, 0),
+        # An offset PostgreSQL refuses (it takes up to ±15:59) still means the instant it names.
+        "a day's offset, before": ({"created_to": _in_offset(timezone.now() - timedelta(hours=1))}, 0),
+        "a day's offset, after": ({"created_from": _in_offset(timezone.now() - timedelta(hours=1))}, 2),
     }
     for name, (params, count) in cases.items():
         assert len(body(client.get("/api/events/", params))) == count, name
@@ -191,6 +195,17 @@ def test_events_follow_waldurs_list_conventions_and_filters(online, world):
     }
     one = events[0]["uuid"]
     assert body(client.get(f"/api/events/{one}/"))["uuid"] == one
+
+
+def _in_offset(instant, offset=timedelta(hours=23, minutes=59)):
+    return instant.astimezone(dt_timezone(offset)).isoformat()
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_an_instant_outside_the_years_utc_can_hold_is_a_400(world, instant):
+    response = world.client("staff").get("/api/events/", {"created_from": instant})
+    assert response.status_code == 400
+    assert body(response) == {"created_from": ["Enter a date and time between the years 1 and 9999 in UTC."]}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,8 @@
+import datetime
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.settings import api_settings
 
@@ -14,6 +18,26 @@ class OrderingFilter(django_filters.OrderingFilter):
         if not ordering:
             return qs
         return qs.order_by(*ordering, "pk")
+
+
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 instant, handed to the database in UTC. Python takes any offset under a day, PostgreSQL
+    only up to ±15:59 (`+23:59` was a 500 there), and an instant near year 1 or 9999 may not exist in UTC."""
+
+    def clean(self, value):
+        instant = super().clean(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a date and time between the years 1 and 9999 in UTC."
+            ) from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
 
 
 class NamedFilterSet(django_filters.FilterSet):

@@ -3,7 +3,7 @@ from django.urls import Resolver404, resolve
 from rest_framework.exceptions import ValidationError
 
 from waldur_do.api.fields import parse_uuid
-from waldur_do.api.filters import OrderingFilter
+from waldur_do.api.filters import InstantFilter, OrderingFilter
 
 from .models import Event
 
@@ -21,8 +21,8 @@ class EventFilter(django_filters.FilterSet):
     event_type = django_filters.CharFilter(
         method="filter_event_type", help_text="Repeat it for several: `?event_type=a&event_type=b`."
     )
-    created_from = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lte")
+    created_from = InstantFilter(field_name="created", lookup_expr="gte")
+    created_to = InstantFilter(field_name="created", lookup_expr="lte")
     o = OrderingFilter(fields=(("created", "created"), ("event_type", "event_type")))
 
     class Meta:
