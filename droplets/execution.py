@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -57,11 +58,34 @@ class NextStep:
 def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
     """Runs one step of the droplet's operation, if the message for `generation` is still the current one.
     Returns what to send next, or None when the operation is over (or was not ours to advance)."""
-    droplet = _claim(droplet_id, generation)
-    if droplet is None:
+    if not _claim(droplet_id, generation):
         return None
-    with droplet_context(droplet):
-        return _advance_claimed(droplet)
+    droplet = None
+    try:
+        droplet = _begin(droplet_id, generation + 1)
+        if droplet is None:
+            return None
+        with droplet_context(droplet):
+            return _advance_claimed(droplet)
+    except DATABASE_UNAVAILABLE:
+        # A locked SQLite file, a PostgreSQL restarting: the step is ours (claimed), and every step is safe
+        # to run again, so it is sent again for the claimed generation now rather than left to beat until its
+        # lease runs out. Whatever it wrote in the failed transaction was rolled back.
+        logger.warning(
+            "Droplet %s: the database did not answer during a step; the step will run again",
+            droplet.uuid.hex if droplet else droplet_id,
+            exc_info=True,
+        )
+        return NextStep(
+            droplet_id=droplet_id,
+            generation=generation + 1,
+            countdown=settings.DROPLET_POLL_INITIAL * random.uniform(1.0, 1.5),
+            first_step=droplet is None or droplet.operation_phase != Phase.AWAITING,
+        )
+
+
+# Errors of the database itself (not of a query): they pass, so a step meeting one is run again.
+DATABASE_UNAVAILABLE = (db.OperationalError, db.InterfaceError)
 
 
 def _advance_claimed(droplet: Droplet) -> NextStep | None:
@@ -83,6 +107,8 @@ def _advance_claimed(droplet: Droplet) -> NextStep | None:
             )
         else:
             outcome = _after_backend_error(step, error)
+    except DATABASE_UNAVAILABLE:
+        raise  # not a bug of the step: it runs again (droplet_advance)
     except Exception:
         # A bug, not DigitalOcean: the droplet must not wait forever, and the details are for staff only.
         logger.exception("Droplet %s: %s failed unexpectedly", droplet.uuid.hex, operation.name)
@@ -95,7 +121,7 @@ def _advance_claimed(droplet: Droplet) -> NextStep | None:
     return _follow(step, strategy, outcome)
 
 
-def _claim(droplet_id: int, generation: int) -> Droplet | None:
+def _claim(droplet_id: int, generation: int) -> bool:
     """Takes the step for `generation`: the row moves to the next generation and is leased to this worker
     for as long as a step may take. A stale message (a newer generation exists) claims nothing."""
     now = timezone.now()
@@ -110,16 +136,27 @@ def _claim(droplet_id: int, generation: int) -> Droplet | None:
     )
     if not claimed:
         logger.info("Droplet %s: generation %s is not current; nothing to do.", droplet_id, generation)
+    return bool(claimed)
+
+
+def _begin(droplet_id: int, generation: int) -> Droplet | None:
+    """The claimed droplet; on its first step, its operation is now running on a worker. None when an
+    operator ended the operation (or a newer step took it) since the claim."""
+    droplet = (
+        Droplet.objects.select_related("service_settings")
+        .filter(pk=droplet_id, operation_generation=generation)
+        .exclude(operation="")
+        .first()
+    )
+    if droplet is None:
         return None
-    droplet = Droplet.objects.select_related("service_settings").get(pk=droplet_id)
     operation = OPERATIONS[droplet.operation]
     if droplet.state == operation.scheduled:
-        # The first step: the operation is now running on a worker.
         fields = {"state": operation.running}
         if operation.runtime_while_running:
             fields["runtime_state"] = operation.runtime_while_running
         with transaction.atomic():
-            if droplet_in_operation(droplet).update(**fields, modified=now):
+            if droplet_in_operation(droplet).update(**fields, modified=timezone.now()):
                 history.operation_started(droplet, operation)
         for name, value in fields.items():
             setattr(droplet, name, value)

@@ -177,6 +177,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     # is bounded too, not only the connect.
     else {"visibility_timeout": 600, "socket_timeout": 5, "socket_connect_timeout": 2}
 )
+# The filesystem transport, with messages written whole before a worker can see them (tasks/broker.py).
+CELERY_BROKER_TRANSPORT = "tasks.broker:Transport" if CELERY_BROKER_URL.startswith("filesystem") else None
 # A request that enqueues work must not hang on an unreachable broker: fail fast, and the row says why.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -7,10 +7,9 @@ duplicate message is harmless: only the current generation's step acts.
 import logging
 
 from celery import shared_task
-from django import db
 from django.conf import settings
 
-from droplets.execution import droplet_advance
+from droplets.execution import DATABASE_UNAVAILABLE, droplet_advance
 
 from .queues import Queue
 
@@ -30,9 +29,9 @@ logger = logging.getLogger(__name__)
 def droplet_advance_task(self, droplet_id: int, generation: int):
     try:
         following = droplet_advance(droplet_id=droplet_id, generation=generation)
-    except (db.OperationalError, db.InterfaceError):
-        # The database was busy or away for a moment (a locked SQLite file, a restarting PostgreSQL). If the
-        # step was claimed already, this message is stale and beat resumes the step once its lease passes.
+    except DATABASE_UNAVAILABLE:
+        # The database was busy or away before the step was claimed (once claimed, droplet_advance sends the
+        # step again itself): this message is still the current one.
         logger.warning("Droplet %s: the database did not answer; the step will be retried", droplet_id)
         raise self.retry(countdown=settings.DROPLET_POLL_INITIAL) from None
     if following is None:

@@ -2,20 +2,12 @@
 DigitalOcean's burst limit would throttle is paced instead, with no 429, and every droplet is created."""
 
 import pytest
-from django.conf import settings
 
 from tests.fixtures.worker import workers_instead_of_the_session_worker
 
 from .test_droplet_lifecycle import is_settled
 
-pytestmark = [
-    pytest.mark.integration,
-    # On the embedded default every request also writes the budget's row: two workers and the live server
-    # then wait on SQLite's one write lock, and a step whose database stays locked is left to beat (which
-    # this test does not run). Seen once in CI; to be made robust (next session). The budget's sharing on
-    # the database store is proven by tests/backend/test_budget.py.
-    pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis://"), reason="needs the Redis store"),
-]
+pytestmark = pytest.mark.integration
 
 BURST_LIMIT, BURST_SECONDS = 8, 6.0  # DigitalOcean's is 250 a minute: the same shape, quicker to test
 CREATES = 5

@@ -5,9 +5,11 @@ import pytest
 from django import db
 from django.utils import timezone
 
+from droplets import execution
 from droplets.execution import droplet_advance
 from droplets.models import Droplet
 from droplets.states import Phase, RuntimeState, State
+from droplets.strategies import STRATEGIES
 from tasks.droplets import droplet_advance_task
 from tests.fixtures.backend import fresh, make_droplet_on_do, schedule
 
@@ -212,3 +214,46 @@ def test_a_database_that_does_not_answer_is_retried_not_called_a_bug(stopping, m
     with pytest.raises(RuntimeError, match="retry"):
         droplet_advance_task.run(stopping.pk, fresh(stopping).operation_generation)
     assert retried and fresh(stopping).state == State.UPDATE_SCHEDULED
+
+
+def test_a_database_that_fails_during_a_claimed_step_has_the_step_run_again_soon(
+    emulator_server, stopping, monkeypatch
+):
+    """Once claimed, the message's generation is stale: the step itself is sent again for the claimed one
+    (not failed as a bug, not left to beat until its lease runs out), and running it again is harmless."""
+    strategy = STRATEGIES["stop"]
+    advance = strategy.advance
+    calls = []
+
+    def locked_on_the_first_try(step):
+        calls.append(step.droplet.operation_generation)
+        if len(calls) == 1:
+            raise db.OperationalError("database is locked")
+        return advance(step)
+
+    monkeypatch.setattr(strategy, "advance", locked_on_the_first_try)
+    generation = fresh(stopping).operation_generation
+    again = droplet_advance(droplet_id=stopping.pk, generation=generation)
+
+    assert (again.generation, again.first_step) == (generation + 1, True)
+    assert again.countdown < 10
+    assert _state(stopping) == (State.UPDATING, RuntimeState.STOPPING, "")
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is None  # the old message: stale
+    following = droplet_advance(droplet_id=stopping.pk, generation=again.generation)
+    assert following is not None and not following.first_step  # the stop was sent, and is followed
+    assert _action_posts(emulator_server) == [201]
+
+
+def test_an_operation_ended_between_the_claim_and_the_step_is_left_alone(
+    emulator_server, stopping, monkeypatch
+):
+    claim = execution._claim
+
+    def claim_then_an_operator_ends_it(droplet_id, generation):
+        claimed = claim(droplet_id, generation)
+        Droplet.objects.filter(pk=droplet_id).update(state=State.OK, operation="")
+        return claimed
+
+    monkeypatch.setattr(execution, "_claim", claim_then_an_operator_ends_it)
+    assert droplet_advance(droplet_id=stopping.pk, generation=fresh(stopping).operation_generation) is None
+    assert _action_posts(emulator_server) == []
