@@ -13,6 +13,7 @@ measured. `--quick` runs smaller numbers, to try the script out. Numbers go to B
 """
 
 import argparse
+import functools
 import json
 import logging
 import math
@@ -46,6 +47,8 @@ from droplets.models import Droplet  # noqa: E402
 from droplets.states import RuntimeState, State  # noqa: E402
 from droplets.sync import sync_interval_for  # noqa: E402
 
+from .server import CLOCK_TICKS, cpu_seconds  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DIGITALOCEAN_LIMITS = {"rate_limit": 5000, "burst_limit": 250}
 # The workers: DigitalOcean's limits in the budget, production's poll timing.
@@ -60,6 +63,7 @@ WORKER_SETTINGS = {
     "DIGITALOCEAN_RATE_LIMIT_RETRY": "60",
 }
 WORKERS = 4
+NOISY_NEIGHBOUR = (400, 20)  # creates on the token that is spent, creates on the account beside it
 CLIENTS = 8  # API clients asking at once
 
 
@@ -74,6 +78,38 @@ class Emulator:
         state = self.core.export_state()
         state["account"]["droplet_limit"] = 1_000_000
         self.core.import_state(state)
+
+
+class CpuUse:
+    """Busy CPU time over a scenario: the machine's, the workers', and this process's (the API clients
+    asking and the emulators answering), from /proc. What is left is PostgreSQL, Redis and the rest."""
+
+    def __init__(self, workers):
+        self.worker_pids = [worker.process.pid for worker in workers]
+        self.started_at, self.started = time.monotonic(), self._now()
+
+    def _now(self) -> dict[str, float]:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+        return {
+            "machine": (user + nice + system + irq + softirq) / CLOCK_TICKS,
+            "workers": sum(cpu_seconds(pid) for pid in self.worker_pids),
+            "clients and emulators": sum(os.times()[:2]),
+        }
+
+    def report(self, droplets: int) -> str:
+        now, seconds = self._now(), time.monotonic() - self.started_at
+        used = {part: now[part] - self.started[part] for part in now}
+        used["database, Redis, the rest"] = used["machine"] - used["workers"] - used["clients and emulators"]
+        cores = os.cpu_count()
+        per_droplet = ", ".join(
+            f"{part} {1000 * value / droplets:.0f} ms" for part, value in used.items() if part != "machine"
+        )
+        return (
+            f"   CPU: {used['machine']:.1f} s busy in {seconds:.1f} s ({used['machine'] / seconds:.2f} of "
+            f"{cores} cores); per created droplet: {per_droplet}; the machine's floor for this work: "
+            f"{used['machine'] / cores:.1f} s"
+        )
 
 
 def digitalocean_requests(by: str = "outcome") -> dict[str, float]:
@@ -127,16 +163,11 @@ def create_burst(project, catalog, count: int, prefix: str) -> tuple[list[int], 
         return list(clients.map(create, range(count))), started
 
 
-_staff_user = None
-
-
+@functools.cache
 def _staff():
-    global _staff_user
-    if _staff_user is None:
-        from tests.fixtures.factories import make_user
+    from tests.fixtures.factories import make_user
 
-        _staff_user = make_user(is_staff=True)
-    return _staff_user
+    return make_user(is_staff=True)
 
 
 def wait_settled(groups: dict[str, tuple[list[int], float]], timeout: float = 900) -> dict[str, float]:
@@ -166,7 +197,7 @@ def rate_limit_floor(calls: float, create_seconds: float) -> float:
     return 60 * max(0, math.ceil(calls / 250) - 1) + create_seconds
 
 
-def scenario_one_token(emulator, token, creates: int) -> None:
+def scenario_one_token(emulator, token, creates: int, workers) -> None:
     project, catalog = account(emulator, token, "Burst")
     remote = emulator.core.seed_droplet(
         name="user-vm", size="s-1vcpu-1gb", region="nyc1", image="debian-12-x64"
@@ -181,6 +212,7 @@ def scenario_one_token(emulator, token, creates: int) -> None:
         runtime_state=RuntimeState.ONLINE,
     )
     before, kinds_before = digitalocean_requests(), digitalocean_requests("kind")
+    cpu = CpuUse(workers)
     burst = create_burst(project, catalog, creates, "burst")
     time.sleep(3)  # the burst is under way: a user stops another droplet
     stop_asked = time.monotonic()
@@ -194,6 +226,7 @@ def scenario_one_token(emulator, token, creates: int) -> None:
         time.sleep(0.1)
     pks = burst[0]
     took = wait_settled({"burst": burst})["burst"]
+    cpu_used = cpu.report(creates)
     made = since(before, digitalocean_requests())
     kinds = {
         kind: count for kind, count in since(kinds_before, digitalocean_requests("kind")).items() if count
@@ -214,12 +247,16 @@ def scenario_one_token(emulator, token, creates: int) -> None:
         f"   a user's stop asked 3 s into the burst: {user_vm.state} {user_vm.runtime_state} "
         f"after {stopped:.1f} s"
     )
+    print(cpu_used)
 
 
-def scenario_many_tokens(emulators, alone_token, tokens, per_token: int) -> None:
+def scenario_many_tokens(emulators, alone_token, tokens, per_token: int, workers) -> None:
     project, catalog = account(emulators[alone_token], alone_token, "Alone")
+    cpu = CpuUse(workers)
     alone = wait_settled({"alone": create_burst(project, catalog, per_token, "alone")})["alone"]
+    cpu_alone = cpu.report(per_token)
     accounts = [account(emulators[token], token, f"Account {index}") for index, token in enumerate(tokens)]
+    cpu = CpuUse(workers)
     with ThreadPoolExecutor(len(accounts)) as at_once:
         bursts = list(
             at_once.map(
@@ -232,11 +269,52 @@ def scenario_many_tokens(emulators, alone_token, tokens, per_token: int) -> None
         f"\n== {len(tokens)} tokens x {per_token} creates at once "
         f"({per_token} alone on one token: {alone:.1f} s)"
     )
+    print(cpu_alone.replace("   CPU:", "   CPU alone:"))
     for name, (pks, _) in groups.items():
         print(
             f"   {name}: {outcome_of(pks)}, last OK after {times[name]:.1f} s "
             f"({times[name] / alone:.2f}x alone)"
         )
+    print(cpu.report(per_token * len(tokens)))
+
+
+def scenario_noisy_neighbour(emulators, noisy_token, quiet_token, quiet_alone_token, workers) -> None:
+    """One token spent to its last request (a burst larger than its minute allows) while another account's
+    few creates run: the quiet account should not notice."""
+    noisy_creates, quiet_creates = NOISY_NEIGHBOUR
+    project, catalog = account(emulators[quiet_alone_token], quiet_alone_token, "Quiet alone")
+    alone = wait_settled({"alone": create_burst(project, catalog, quiet_creates, "quiet-alone")})["alone"]
+
+    noisy_emulator = emulators[noisy_token]
+    noisy = account(noisy_emulator, noisy_token, "Noisy")
+    quiet = account(emulators[quiet_token], quiet_token, "Quiet")
+    # The noisy account has asked for all it wants, and its minute is spent: its steps wait for the budget.
+    # (Its creates are asked first because the clients and the emulators share this process: asked
+    # meanwhile, they would slow the quiet account's emulator, which DigitalOcean's servers would not.)
+    noisy_pks, _ = create_burst(*noisy, noisy_creates, "noisy")
+    while len(noisy_emulator.core.request_log()) < DIGITALOCEAN_LIMITS["burst_limit"]:
+        time.sleep(0.1)
+    waiting_since = time.monotonic()
+    cpu = CpuUse(workers)
+    quiet_burst = create_burst(*quiet, quiet_creates, "quiet")
+    took = wait_settled({"quiet": quiet_burst})["quiet"]
+    cpu_beside = cpu.report(quiet_creates)
+    noisy_waiting = (
+        Droplet.objects.filter(pk__in=noisy_pks).exclude(state__in=(State.OK, State.ERRED)).count()
+    )
+    noisy_done = wait_settled({"noisy": (noisy_pks, waiting_since)}, timeout=600).get("noisy")
+    statuses = [entry["status"] for entry in noisy_emulator.core.request_log()]
+    print(f"\n== a noisy neighbour: {noisy_creates} creates on one token, then {quiet_creates} on another")
+    print(f"   the quiet account alone: {quiet_creates} creates, last OK after {alone:.1f} s")
+    print(
+        f"   beside the spent token: {outcome_of(quiet_burst[0])}, last OK after {took:.1f} s "
+        f"({took / alone:.2f}x alone); meanwhile {noisy_waiting} of the noisy account's droplets waited"
+    )
+    print(cpu_beside)
+    print(
+        f"   the noisy account: {outcome_of(noisy_pks)}, {statuses.count(429)} answered 429, last OK "
+        f"{noisy_done:.1f} s after its minute was spent"
+    )
 
 
 SYNC_SCRIPT = """
@@ -337,7 +415,7 @@ def main() -> None:
     logging.getLogger().setLevel(logging.WARNING)  # each event is a log line: thousands of them
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller numbers, to try the script out")
-    parser.add_argument("--only", choices=("one-token", "many-tokens", "sync"))
+    parser.add_argument("--only", choices=("one-token", "many-tokens", "noisy-neighbour", "sync"))
     options = parser.parse_args()
     creates, tokens, per_token = (20, 2, 10) if options.quick else (200, 5, 100)
     sync_accounts, sync_per_account = (2, 1000) if options.quick else (10, 10_000)
@@ -351,7 +429,8 @@ def main() -> None:
         scenario_sync(sync_accounts, sync_per_account, database_url)
     if options.only == "sync":
         return
-    names = [f"bench-token-{index}" for index in range(tokens + 2)]  # one token, alone, then the many
+    # One token, alone, the many, then the noisy neighbour's three (noisy, quiet, quiet alone).
+    names = [f"bench-token-{index}" for index in range(tokens + 5)]
     emulators = {token: Emulator([token]) for token in names}
     purge_queues()
     logs = Path(tempfile.mkdtemp(prefix="waldur-do-bench-"))
@@ -362,9 +441,11 @@ def main() -> None:
     ]
     try:
         if options.only in (None, "one-token"):
-            scenario_one_token(emulators[names[0]], names[0], creates)
+            scenario_one_token(emulators[names[0]], names[0], creates, workers)
         if options.only in (None, "many-tokens"):
-            scenario_many_tokens(emulators, names[1], names[2:], per_token)
+            scenario_many_tokens(emulators, names[1], names[2 : 2 + tokens], per_token, workers)
+        if options.only in (None, "noisy-neighbour"):
+            scenario_noisy_neighbour(emulators, *names[2 + tokens :], workers)
     finally:
         for worker in workers:
             stop_worker(worker)

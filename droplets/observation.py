@@ -17,6 +17,7 @@ from django.conf import settings
 
 from .backend.base import BackendAction, BackendDroplet
 from .backend.digitalocean import PAGE_SIZE
+from .backend.errors import RateLimitedError
 from .backend.shared import shared_store
 from .states import Phase
 
@@ -29,23 +30,42 @@ class Observed:
     taken_at: float
 
 
-def observed_action(backend, action_id: str) -> Observed | None:
+@dataclass(frozen=True)
+class LookPutOff:
+    """What a look answers while another poll takes the next look (look again shortly), or waits for the
+    budget to take it (look again then: the same request would only wait for the same budget)."""
+
+    seconds: float
+    for_budget: bool
+
+
+def observed_action(backend, action_id: str) -> Observed | LookPutOff | None:
     """The action as the account's latest look shows it, or None when it does not show it. Of the polls
-    that find the look old at once, one takes the next look; the others read the old one meanwhile."""
+    that find the look old at once, one takes the next look; the others read the old one meanwhile, or
+    are put off while the next look waits for the budget."""
     store = shared_store()
     key = f"actions:{backend.account_key}"
     look = store.read(key)
     stale = look is None or time.time() - look["taken_at"] > settings.DROPLET_POLL_SNAPSHOT_SECONDS
-    if stale and _claim_the_next_look(store, key):
-        taken_at = time.time()
-        look = {
-            "taken_at": taken_at,
-            "actions": {
-                action.id: [action.type, action.status, action.started_at and action.started_at.isoformat()]
-                for action in backend.account_actions()
+    put_off = _claim_the_next_look(store, key) if stale else None
+    if put_off and put_off.for_budget:
+        return put_off
+    if stale and put_off is None:
+        look = _take_look(
+            store,
+            key,
+            lambda: {
+                "taken_at": time.time(),
+                "actions": {
+                    action.id: [
+                        action.type,
+                        action.status,
+                        action.started_at and action.started_at.isoformat(),
+                    ]
+                    for action in backend.account_actions()
+                },
             },
-        }
-        _taken(store, key, look)
+        )
     if look is None:
         return None
     seen = look["actions"].get(action_id)
@@ -61,14 +81,10 @@ def observed_action(backend, action_id: str) -> Observed | None:
     return Observed(action, look["taken_at"])
 
 
-# What `observed_droplet` answers while another poll takes the look: look again shortly.
-LOOK_BEING_TAKEN = object()
-
-
 def observed_droplet(backend, droplet, *, done_by: float):
     """The droplet as a look at all the account's droplets taken after `done_by` (when its action was seen
     done), and at most DROPLET_POLL_SNAPSHOT_SECONDS ago, shows it; None when there is no such look and
-    taking one is not worth it, or it does not show it; LOOK_BEING_TAKEN while another poll takes it."""
+    taking one is not worth it, or it does not show it; LookPutOff while another poll takes it."""
     store = shared_store()
     key = f"droplets:{backend.account_key}"
     look = store.read(key)
@@ -76,31 +92,51 @@ def observed_droplet(backend, droplet, *, done_by: float):
     if look is None or look["taken_at"] < oldest_useful:
         if not _worth_a_look(droplet.service_settings_id):
             return None
-        if not _claim_the_next_look(store, key):
-            return LOOK_BEING_TAKEN
-        taken_at = time.time()
-        look = {"taken_at": taken_at, "droplets": {d.id: asdict(d) for d in backend.list_droplets()}}
-        _taken(store, key, look)
+        put_off = _claim_the_next_look(store, key)
+        if put_off:
+            return put_off
+        look = _take_look(
+            store,
+            key,
+            lambda: {"taken_at": time.time(), "droplets": {d.id: asdict(d) for d in backend.list_droplets()}},
+        )
     seen = look["droplets"].get(droplet.backend_id)
     return BackendDroplet(**{**seen, "tags": tuple(seen["tags"])}) if seen else None
 
 
-def _claim_the_next_look(store, key: str) -> bool:
-    """True for one caller at a time: the one that takes the next look. A claim lapses after
+def _claim_the_next_look(store, key: str) -> LookPutOff | None:
+    """None for one caller at a time: the one that takes the next look; the others are put off until it
+    has (shortly), or until the budget lets it (when it could not). A claim lapses after
     LOOK_CLAIM_SECONDS, so a poll that died while taking it holds nobody up for long."""
 
-    def change(claimed_at):
+    def change(claim):
         now = time.time()
-        if claimed_at is not None and now - claimed_at < LOOK_CLAIM_SECONDS:
-            return claimed_at, False
-        return now, True
+        if isinstance(claim, dict) and claim.get("until", 0) > now:
+            if claim.get("for_budget"):
+                return claim, LookPutOff(claim["until"] - now, for_budget=True)
+            return claim, LookPutOff(settings.DROPLET_POLL_INITIAL, for_budget=False)
+        return {"until": now + LOOK_CLAIM_SECONDS, "for_budget": False}, None
 
     return store.update(f"{key}:claim", change)
 
 
-def _taken(store, key: str, look: dict) -> None:
+def _take_look(store, key: str, look_of) -> dict:
+    """Takes the look the caller has claimed and keeps it for every process. A look the budget (or a 429)
+    puts off keeps its claim until then: the other polls wait as long, and only this one asks again,
+    instead of each asking (and being told to wait) on its own. A look that fails otherwise gives its claim
+    back at once, for the next poll to try."""
+    claim = f"{key}:claim"
+    try:
+        look = look_of()
+    except RateLimitedError as error:
+        store.write(claim, {"until": time.time() + error.retry_after, "for_budget": True})
+        raise
+    except BaseException:
+        store.write(claim, None)
+        raise
     store.write(key, look)
-    store.write(f"{key}:claim", None)  # the next poll that finds this look old takes the next
+    store.write(claim, None)  # the next poll that finds this look old takes the next
+    return look
 
 
 LOOK_CLAIM_SECONDS = 10.0  # more than a look takes (a few requests, each bounded by the request timeout)

@@ -11,6 +11,7 @@ A step entering `sending` is saved before the request goes out, so no crash can 
 """
 
 import logging
+import random
 import time
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from django.utils import timezone
 from . import states
 from .backend.base import SshKeySpec
 from .backend.errors import NotFoundError, RejectedError, TransientError
-from .observation import LOOK_BEING_TAKEN, observed_action, observed_droplet
+from .observation import LookPutOff, observed_action, observed_droplet
 from .states import Phase
 from .steps import Done, Failed, Poll, Step, droplet_backend_tag
 
@@ -28,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 # How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
 ACTION_CLOCK_SKEW = timedelta(seconds=30)
+
+
+def _put_off(look: LookPutOff) -> Poll:
+    """Look again when the account's shared look may be there; no attempt spent (jitter: the polls put
+    off together do not all come back in the same instant)."""
+    return Poll(after=look.seconds * random.uniform(1.0, 1.1), attempt=False)
 
 
 # One strategy per operation name, filled in as the classes below are defined.
@@ -179,6 +186,8 @@ class ActionStrategy(OperationStrategy):
         done_by = step.params.get("action_done_at") or time.time()
         if droplet.action_id:
             observed = observed_action(step.backend, droplet.action_id)
+            if isinstance(observed, LookPutOff):
+                return _put_off(observed)
             if observed is not None:
                 action, done_by = observed.action, observed.taken_at
             else:
@@ -189,8 +198,8 @@ class ActionStrategy(OperationStrategy):
                 return self.on_errored(step, action)
             step.save(action_id="", operation_params={**step.params, "action_done_at": done_by})
         current = observed_droplet(step.backend, droplet, done_by=done_by)
-        if current is LOOK_BEING_TAKEN:
-            return Poll(after=settings.DROPLET_POLL_INITIAL)
+        if isinstance(current, LookPutOff):
+            return _put_off(current)
         current = current or step.backend.get_droplet(droplet.backend_id)
         if self.done_status and current.status != self.done_status:
             return self.on_status_lag(step, current)

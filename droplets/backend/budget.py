@@ -13,8 +13,9 @@ Who may spend what, by the priority of the work at hand (`spending_as`):
   and has an hourly window of its own: never more than `DIGITALOCEAN_BUDGET_BACKGROUND_SHARE` of the hour.
 
 DigitalOcean's `ratelimit-remaining` header on each answer corrects the hourly count up (another client may
-share the token). The counts live in Redis when Redis is the broker, else in the database, so every worker
-and web process spends from one budget.
+share the token), and a 429 that still comes pauses the token's budget until its Retry-After, for every
+process: the requests after it wait instead of each earning a 429 of its own. The counts live in Redis
+when Redis is the broker, else in the database, so every worker and web process spends from one budget.
 """
 
 import contextlib
@@ -100,8 +101,26 @@ class Limits:
         return {Priority.USER: 0.0, Priority.POLL: self.poll_reserve}.get(priority, self.background_reserve)
 
 
-# What a token has spent: per window, requests counted by slot (the slot's start, in slots since the epoch).
-Spent = dict[str, dict[str, float]]
+# What a token has spent: per window, requests counted by slot (the slot's start, in slots since the epoch);
+# the requests told to wait, by the second they were told to come back in; and, after a 429, until when (a
+# Unix time) DigitalOcean takes none.
+Spent = dict[str, dict[str, float] | float]
+PAUSED_UNTIL = "paused_until"
+QUEUED = "queued"
+
+
+def _queued(spent: Spent, now: float) -> dict[int, float]:
+    """The requests told to come back from this second on: each later one is told a later time, so that
+    the waiting come back as the windows free room for them, not all at once (and mostly to wait again)."""
+    seconds = spent.get(QUEUED) if isinstance(spent, dict) else None
+    if not isinstance(seconds, dict):
+        return {}
+    return {int(second): count for second, count in seconds.items() if int(second) >= int(now)}
+
+
+def _paused_until(spent: Spent) -> float:
+    value = spent.get(PAUSED_UNTIL) if isinstance(spent, dict) else None
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _in_window(spent: Spent, window: Window, now: float) -> dict[int, float]:
@@ -116,13 +135,14 @@ def _in_window(spent: Spent, window: Window, now: float) -> dict[int, float]:
 
 
 def _wait_for_room(slots: dict[int, float], window: Window, room: float, now: float) -> float:
-    """Seconds until the window holds `room` fewer requests than now (its oldest slots leave it)."""
+    """Seconds until the window holds `room` fewer requests than now (its oldest slots leave it); for more
+    room than that, the window's whole length and the rest at the window's rate."""
     freed = 0.0
     for slot in sorted(slots):
         freed += slots[slot]
         if freed >= room:
             return (slot + 1) * window.slot + window.seconds - now
-    return window.seconds  # cannot happen for a room the window's own counts hold
+    return window.seconds + (room - freed) * window.seconds / window.limit
 
 
 def take(spent: Spent, limits: Limits, priority: "Priority", now: float) -> tuple[Spent, float]:
@@ -134,17 +154,36 @@ def take(spent: Spent, limits: Limits, priority: "Priority", now: float) -> tupl
         window.name: _in_window(spent, window, now)
         for window in (limits.minute, limits.hour, limits.background)
     }
+    paused_until = _paused_until(spent)
+    queued = _queued(spent, now)
+    ahead = sum(queued.values())  # told to come back before this request, if it must wait too
     wait = 0.0
+    if paused_until > now:
+        wait = paused_until - now + ahead * limits.minute.seconds / limits.minute.limit
     for window in windows:
         allowed = window.limit * (1 - reserve if window.name != "background" else 1)
         over = sum(kept[window.name].values()) + 1 - allowed
         if over > 0:
-            wait = max(wait, _wait_for_room(kept[window.name], window, over, now))
+            wait = max(wait, _wait_for_room(kept[window.name], window, over + ahead, now))
     if wait == 0:
         for window in windows:
             slot = int(now // window.slot)
             kept[window.name][slot] = kept[window.name].get(slot, 0.0) + 1
-    return {name: {str(slot): count for slot, count in slots.items()} for name, slots in kept.items()}, wait
+    else:
+        back_at = int(now + wait)
+        queued[back_at] = queued.get(back_at, 0.0) + 1
+    after: Spent = {name: {str(slot): count for slot, count in slots.items()} for name, slots in kept.items()}
+    if queued:
+        after[QUEUED] = {str(second): count for second, count in queued.items()}
+    if paused_until > now:
+        after[PAUSED_UNTIL] = paused_until
+    return after, wait
+
+
+def paused(spent: Spent, *, until: float) -> Spent:
+    """DigitalOcean answered 429: it takes no request of the token's before `until`."""
+    kept = spent if isinstance(spent, dict) else {}
+    return {**kept, PAUSED_UNTIL: max(until, _paused_until(kept))}
 
 
 def corrected(spent: Spent, limits: Limits, *, limit: int, remaining: int, now: float) -> Spent:
@@ -186,6 +225,11 @@ class RequestBudget:
             raise BudgetExhausted(
                 "DigitalOcean's request budget for this account is spent for now.", retry_after=wait
             )
+
+    def pause(self, key: str, seconds: float) -> None:
+        """DigitalOcean refused a request with 429: every process waits `seconds` before the next."""
+        until = self.clock() + seconds
+        self.store.update(_store_key(key), lambda spent: (paused(spent or {}, until=until), None))
 
     def observe(self, key: str, headers) -> None:
         """Corrects the count from DigitalOcean's `ratelimit-remaining`, which counts every client's."""

@@ -350,7 +350,10 @@ class DigitalOceanBackend:
             # what went wrong. With no answer at all, the failure is not DigitalOcean's: let it surface.
             if exchange.response is None:
                 raise
-            raise self._error_from(exchange.response) from None
+            error = self._error_from(exchange.response)
+            if isinstance(error, errors.RateLimitedError) and self._budget is not None:
+                self._budget.pause(self.account_key, error.retry_after)
+            raise error from None
 
     def _error_from(self, response: requests.Response) -> errors.BackendError:
         status = response.status_code

@@ -16,6 +16,7 @@ from droplets.backend.budget import (
     Priority,
     RequestBudget,
     corrected,
+    paused,
     spending_as,
     take,
 )
@@ -70,6 +71,49 @@ def test_digitaloceans_remaining_count_corrects_ours():
     assert wait == 0
     _, wait = take(spent, LIMITS, Priority.USER, 3.0)
     assert wait > 0
+
+
+def test_requests_that_must_wait_are_told_to_come_back_one_after_another():
+    """Not all at the first free second (where all but one would only wait again): each in turn, as the
+    window frees room for it."""
+    spent = {}
+    for second in range(10):
+        spent, _ = take(spent, LIMITS, Priority.USER, float(second))
+    waits = []
+    for _ in range(5):
+        spent, wait = take(spent, LIMITS, Priority.USER, 10.0)
+        waits.append(wait)
+    assert waits == pytest.approx([51.0, 52.0, 53.0, 54.0, 55.0])  # the seconds 0-4 leave the window
+    spent, wait = take(spent, LIMITS, Priority.USER, 61.0)
+    assert wait == 0  # the first one back finds its room
+
+    more, _ = spend({}, 10, at=0.0)
+    for _ in range(12):  # more than the window holds: the rest at the window's rate
+        more, wait = take(more, LIMITS, Priority.USER, 0.0)
+    assert wait == pytest.approx(60 + 2 * 60 / 10)
+
+
+def test_a_429_pauses_every_priority_until_its_retry_after():
+    spent, _ = spend({}, 1, at=0.0)
+    spent = paused(spent, until=30.0)
+    for priority in Priority:
+        _, wait = take(spent, LIMITS, priority, 10.0)
+        assert wait == pytest.approx(20.0), priority
+    assert paused(spent, until=5.0)["paused_until"] == 30.0  # an earlier 429's pause is not shortened
+    spent, wait = take(spent, LIMITS, Priority.USER, 30.0)
+    assert wait == 0 and "paused_until" not in spent  # over: forgotten
+
+
+def test_a_pause_is_shared_through_the_store(db):
+    clock = [100.0]
+    budget = RequestBudget(DatabaseStore(), LIMITS, clock=lambda: clock[0])
+    budget.pause("key", 15.0)
+    with pytest.raises(BudgetExhausted) as raised:
+        RequestBudget(DatabaseStore(), LIMITS, clock=lambda: clock[0]).spend("key")  # another process
+    assert raised.value.retry_after == pytest.approx(15.0)
+    budget.spend("other key")  # another token's budget: not paused
+    clock[0] = 115.0
+    budget.spend("key")
 
 
 @pytest.mark.parametrize("stored", [{"minute": 250.0, "hour": 5000.0, "at": 1.0}, {"minute": "x"}, [], 7])

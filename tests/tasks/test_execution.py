@@ -625,3 +625,30 @@ def test_operations_ending_together_share_one_look_at_the_accounts_droplets(
         ("GET", "/v2/droplets"),
     ]
     assert all((fresh(d).state, fresh(d).runtime_state) == (State.OK, RuntimeState.OFFLINE) for d in droplets)
+
+
+def test_a_shared_look_that_fails_leaves_the_polls_after_it_to_wait_as_long(
+    emulator_server, emulated_catalog, project, settings
+):
+    """The poll that claimed the account's look of its droplets and could not take it (a 429 here) gives the
+    claim back: the polls after it wait as long as it does, for the budget, instead of polling again every
+    few seconds until the claim lapses."""
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 0
+    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(3)]
+    for droplet in droplets:
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.advance_clock(60)  # done on DigitalOcean: each now wants the droplets' look
+    emulator_server.control.add_faults(
+        {"match": {"method": "GET", "path_regex": r"^/v2/droplets/?$"}, "effect": "rate_limited"}
+    )
+    emulator_server.control.clear_requests()
+
+    # One after the other, at once (not `step`, which lets each step's wait pass first).
+    waits = [
+        droplet_advance(droplet_id=d.pk, generation=fresh(d).operation_generation).countdown for d in droplets
+    ]
+
+    assert all(wait > 30 for wait in waits), waits  # none "look again shortly"
+    listings = [r for r in emulator_server.control.requests() if r["path"].rstrip("/") == "/v2/droplets"]
+    assert len(listings) == 1  # the 429 told the budget: the polls after it did not earn one of their own

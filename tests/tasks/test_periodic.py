@@ -38,6 +38,7 @@ from tests.fixtures.backend import (
     make_droplet_on_do,
     make_emulated_settings,
     make_scheduled_create,
+    rate_limit_waited_out,
     schedule,
     step,
 )
@@ -182,6 +183,7 @@ def test_a_listing_cut_short_marks_nothing_gone(emulator_server, emulated_catalo
 
     assert {fresh(d).state for d in droplets} == {State.OK}
     emulator_server.control.clear_faults()
+    rate_limit_waited_out(emulated_catalog.service_settings)
     assert droplet_inventory_sync(service_settings=emulated_catalog.service_settings) == 0
 
 
