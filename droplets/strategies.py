@@ -32,9 +32,10 @@ ACTION_CLOCK_SKEW = timedelta(seconds=30)
 
 
 def _put_off(look: LookPutOff) -> Poll:
-    """Look again when the account's shared look may be there; no attempt spent (jitter: the polls put
-    off together do not all come back in the same instant)."""
-    return Poll(after=look.seconds * random.uniform(1.0, 1.1), attempt=False)
+    """Look again when the account's shared look may be there (jitter: the polls put off together do not
+    all come back in the same instant). Waiting for the budget spends no attempt; waiting for another
+    poll's look does, as any poll does, so that the polls of a long operation still space out."""
+    return Poll(after=look.seconds * random.uniform(1.0, 1.1), attempt=not look.for_budget)
 
 
 # One strategy per operation name, filled in as the classes below are defined.

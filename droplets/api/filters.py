@@ -1,6 +1,6 @@
 import django_filters
 
-from waldur_do.api.filters import NamedFilterSet, OrderingFilter
+from waldur_do.api.filters import AnyOfFilter, NamedFilterSet, OrderingFilter
 
 from ..models import Droplet, Image, Region, Size
 from ..selectors import droplet_managed_ids
@@ -28,7 +28,7 @@ class DropletFilter(NamedFilterSet):
         field_name="service_settings__name", lookup_expr="icontains"
     )
     external_ip = django_filters.CharFilter(method="filter_external_ip")
-    state = django_filters.MultipleChoiceFilter(choices=[(s.value, s.value) for s in State])
+    state = AnyOfFilter(choices=[(s.value, s.value) for s in State])
     runtime_state = django_filters.ChoiceFilter(choices=[(s.value, s.value) for s in RuntimeState if s.value])
     can_manage = django_filters.BooleanFilter(method="filter_can_manage")
     o = OrderingFilter(

@@ -40,6 +40,18 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
     field_class = InstantField
 
 
+class AnyOfField(django_filters.fields.MultipleChoiceField):
+    """`?state=OK&state=ERRED`; an empty value (`?state=`) is ignored, like every filter's, not an invalid
+    choice."""
+
+    def clean(self, value):
+        return super().clean([choice for choice in value or () if choice])
+
+
+class AnyOfFilter(django_filters.MultipleChoiceFilter):
+    field_class = AnyOfField
+
+
 class NamedFilterSet(django_filters.FilterSet):
     """Waldur's pair on named objects: `name` matches a part, case-insensitively; `name_exact` the whole."""
 
