@@ -1,5 +1,6 @@
 """Scale within DigitalOcean's limits: bursts of creates on one token and on several, a user's stop in the
-middle of a burst, and the drift sync of many droplets.
+middle of a burst, a quiet account beside a spent token (a noisy neighbour), and the drift sync of many
+droplets; with the machine's busy CPU time for each.
 
 Run from the repo root, on PostgreSQL and Redis as in production:
 
