@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Count, Q
 
 from .backend.base import BackendAction, BackendDroplet
 from .backend.digitalocean import PAGE_SIZE
@@ -147,9 +148,10 @@ def _worth_a_look(service_settings_id) -> bool:
     fewer requests than asking for each (and the account is small enough for the look to be kept whole)."""
     from .models import Droplet
 
-    droplets = Droplet.objects.filter(service_settings_id=service_settings_id).exclude(backend_id="")
-    total = droplets.count()
-    if total > settings.DROPLET_POLL_LOOK_MAX_DROPLETS:
-        return False
-    waiting = droplets.filter(operation_phase=Phase.AWAITING).count()
-    return waiting >= 2 * math.ceil(total / PAGE_SIZE)
+    counts = (
+        Droplet.objects.filter(service_settings_id=service_settings_id)
+        .exclude(backend_id="")
+        .aggregate(total=Count("pk"), waiting=Count("pk", filter=Q(operation_phase=Phase.AWAITING)))
+    )
+    total, waiting = counts["total"], counts["waiting"]
+    return total <= settings.DROPLET_POLL_LOOK_MAX_DROPLETS and waiting >= 2 * math.ceil(total / PAGE_SIZE)

@@ -652,3 +652,19 @@ def test_a_shared_look_that_fails_leaves_the_polls_after_it_to_wait_as_long(
     assert all(wait > 30 for wait in waits), waits  # none "look again shortly"
     listings = [r for r in emulator_server.control.requests() if r["path"].rstrip("/") == "/v2/droplets"]
     assert len(listings) == 1  # the 429 told the budget: the polls after it did not earn one of their own
+
+
+def test_a_look_at_all_the_accounts_droplets_is_taken_only_when_it_costs_less(
+    emulated_catalog, project, settings
+):
+    from droplets.observation import _worth_a_look
+    from tests.fixtures.droplets import make_droplet
+
+    droplets = [make_droplet(project=project, catalog=emulated_catalog) for _ in range(3)]
+    account = emulated_catalog.service_settings.pk
+    Droplet.objects.filter(pk=droplets[0].pk).update(operation_phase="awaiting")
+    assert not _worth_a_look(account)  # one waiting: asking for it alone is cheaper than a page
+    Droplet.objects.filter(pk=droplets[1].pk).update(operation_phase="awaiting")
+    assert _worth_a_look(account)  # two waiting, one page of droplets
+    settings.DROPLET_POLL_LOOK_MAX_DROPLETS = 2
+    assert not _worth_a_look(account)  # too big an account to keep its look whole
