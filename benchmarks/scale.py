@@ -98,7 +98,7 @@ class CpuUse:
             "clients and emulators": sum(os.times()[:2]),
         }
 
-    def report(self, droplets: int) -> str:
+    def report(self, droplets: int, label: str = "CPU") -> str:
         now, seconds = self._now(), time.monotonic() - self.started_at
         used = {part: now[part] - self.started[part] for part in now}
         used["database, Redis, the rest"] = used["machine"] - used["workers"] - used["clients and emulators"]
@@ -106,10 +106,10 @@ class CpuUse:
         per_droplet = ", ".join(
             f"{part} {1000 * value / droplets:.0f} ms" for part, value in used.items() if part != "machine"
         )
+        busy = used["machine"]
         return (
-            f"   CPU: {used['machine']:.1f} s busy in {seconds:.1f} s ({used['machine'] / seconds:.2f} of "
-            f"{cores} cores); per created droplet: {per_droplet}; the machine's floor for this work: "
-            f"{used['machine'] / cores:.1f} s"
+            f"   {label}: {busy:.1f} s busy in {seconds:.1f} s ({busy / seconds:.2f} of {cores} cores); "
+            f"per created droplet: {per_droplet}; the machine's floor for this work: {busy / cores:.1f} s"
         )
 
 
@@ -251,11 +251,18 @@ def scenario_one_token(emulator, token, creates: int, workers) -> None:
     print(cpu_used)
 
 
+def time_alone(emulator, token, creates: int, name: str) -> float:
+    """Seconds to the last OK of `creates` asked at once on an account of its own, with nothing else
+    running: what the scenarios compare an account's time with."""
+    project, catalog = account(emulator, token, name)
+    prefix = name.lower().replace(" ", "-")
+    return wait_settled({"alone": create_burst(project, catalog, creates, prefix)})["alone"]
+
+
 def scenario_many_tokens(emulators, alone_token, tokens, per_token: int, workers) -> None:
-    project, catalog = account(emulators[alone_token], alone_token, "Alone")
     cpu = CpuUse(workers)
-    alone = wait_settled({"alone": create_burst(project, catalog, per_token, "alone")})["alone"]
-    cpu_alone = cpu.report(per_token)
+    alone = time_alone(emulators[alone_token], alone_token, per_token, "Alone")
+    cpu_alone = cpu.report(per_token, label="CPU alone")
     accounts = [account(emulators[token], token, f"Account {index}") for index, token in enumerate(tokens)]
     cpu = CpuUse(workers)
     with ThreadPoolExecutor(len(accounts)) as at_once:
@@ -270,7 +277,7 @@ def scenario_many_tokens(emulators, alone_token, tokens, per_token: int, workers
         f"\n== {len(tokens)} tokens x {per_token} creates at once "
         f"({per_token} alone on one token: {alone:.1f} s)"
     )
-    print(cpu_alone.replace("   CPU:", "   CPU alone:"))
+    print(cpu_alone)
     for name, (pks, _) in groups.items():
         print(
             f"   {name}: {outcome_of(pks)}, last OK after {times[name]:.1f} s "
@@ -283,8 +290,7 @@ def scenario_noisy_neighbour(emulators, noisy_token, quiet_token, quiet_alone_to
     """One token spent to its last request (a burst larger than its minute allows) while another account's
     few creates run: the quiet account should not notice."""
     noisy_creates, quiet_creates = NOISY_NEIGHBOUR
-    project, catalog = account(emulators[quiet_alone_token], quiet_alone_token, "Quiet alone")
-    alone = wait_settled({"alone": create_burst(project, catalog, quiet_creates, "quiet-alone")})["alone"]
+    alone = time_alone(emulators[quiet_alone_token], quiet_alone_token, quiet_creates, "Quiet alone")
 
     noisy_emulator = emulators[noisy_token]
     noisy = account(noisy_emulator, noisy_token, "Noisy")
