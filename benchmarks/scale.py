@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import billiard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.test")
 
 import django
@@ -62,6 +64,7 @@ WORKER_SETTINGS = {
     "DROPLET_POLL_SNAPSHOT_SECONDS": "2",
     "DROPLET_GRACEFUL_SHUTDOWN_SECONDS": "120",
     "DIGITALOCEAN_RATE_LIMIT_RETRY": "60",
+    "DATABASE_CONN_MAX_AGE": "60",
 }
 WORKERS = 4
 NOISY_NEIGHBOUR = (400, 20)  # creates on the token that is spent, creates on the account beside it
@@ -82,8 +85,9 @@ class Emulator:
 
 
 class CpuUse:
-    """Busy CPU time over a scenario: the machine's, the workers', and this process's (the API clients
-    asking and the emulators answering), from /proc. What is left is PostgreSQL, Redis and the rest."""
+    """Busy CPU time over a scenario, from /proc: the machine's, the workers', this process's (the API
+    clients asking and the emulators answering), PostgreSQL's (its backends, the ones that have exited
+    included) and Redis's. What is left is the kernel's and other programs'."""
 
     def __init__(self, workers):
         self.worker_pids = [worker.process.pid for worker in workers]
@@ -95,13 +99,16 @@ class CpuUse:
         return {
             "machine": (user + nice + system + irq + softirq) / CLOCK_TICKS,
             "workers": sum(cpu_seconds(pid) for pid in self.worker_pids),
-            "clients and emulators": sum(os.times()[:2]),
+            # With the client processes it has reaped.
+            "clients and emulators": sum(os.times()[:4]),
+            "PostgreSQL": server_cpu_seconds("postgres"),
+            "Redis": server_cpu_seconds("redis-server"),
         }
 
     def report(self, droplets: int, label: str = "CPU") -> str:
         now, seconds = self._now(), time.monotonic() - self.started_at
         used = {part: now[part] - self.started[part] for part in now}
-        used["database, Redis, the rest"] = used["machine"] - used["workers"] - used["clients and emulators"]
+        used["the rest"] = 2 * used["machine"] - sum(used.values())
         cores = os.cpu_count()
         per_droplet = ", ".join(
             f"{part} {1000 * value / droplets:.0f} ms" for part, value in used.items() if part != "machine"
@@ -111,6 +118,21 @@ class CpuUse:
             f"   {label}: {busy:.1f} s busy in {seconds:.1f} s ({busy / seconds:.2f} of {cores} cores); "
             f"per created droplet: {per_droplet}; the machine's floor for this work: {busy / cores:.1f} s"
         )
+
+
+def server_cpu_seconds(command: str) -> float:
+    """User + system CPU time of every process running `command`, and of the children they have reaped
+    (PostgreSQL's exited backends)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != command[:15]:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        total += sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+    return total
 
 
 def digitalocean_requests(by: str = "outcome") -> dict[str, float]:
@@ -142,12 +164,23 @@ def account(emulator: Emulator, token: str, name: str):
 
 def create_burst(project, catalog, count: int, prefix: str) -> tuple[list[int], float]:
     """`count` creates asked at once by CLIENTS concurrent clients; returns their droplets and when the
-    first was asked."""
+    first was asked. Each client is a process of its own, as API clients and the web processes serving
+    them are: in this one, they would contend for one interpreter lock with the emulators' answers."""
     user = _staff()
+    shares = [(user, project, catalog, prefix, range(count)[first::CLIENTS]) for first in range(CLIENTS)]
+    connection.close()  # the clients are forked from this thread: they must not share its connection
+    # billiard's fork (Celery's own), not multiprocessing's: it resets the broker connections in the child.
+    with billiard.Pool(CLIENTS) as clients:
+        started = time.monotonic()
+        asked = clients.starmap(_ask_creates, shares)
+    return [pk for share in asked for pk in share], started
 
-    def create(number):
-        try:
-            return services.droplet_create(
+
+def _ask_creates(user, project, catalog, prefix: str, numbers) -> list[int]:
+    """One client's share of a burst, asked one after the other on one connection (CONN_MAX_AGE)."""
+    try:
+        return [
+            services.droplet_create(
                 user=user,
                 name=f"{prefix}-{number}",
                 service_settings=catalog.service_settings,
@@ -156,12 +189,10 @@ def create_burst(project, catalog, count: int, prefix: str) -> tuple[list[int], 
                 image=catalog.images["debian-12-x64"],
                 size=catalog.sizes["s-1vcpu-1gb"],
             ).pk
-        finally:
-            connection.close()  # each client thread has its own connection
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(CLIENTS) as clients:
-        return list(clients.map(create, range(count))), started
+            for number in numbers
+        ]
+    finally:
+        connection.close()
 
 
 @functools.cache

@@ -192,6 +192,11 @@ CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message f
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # tasks are slow network calls; don't hoard them on one worker
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes every database connection before and after each task unless this is set,
+# whatever CONN_MAX_AGE says: each step would open a new PostgreSQL connection (a backend forked, its
+# caches filled), which cost the database more CPU than the step's queries. Set this high, the fixup
+# (nearly) never closes them, and tasks/celery.py closes them as Django does around a request instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 # Each task has its queue (tasks/queues.py says why there are three), and workers are run per queue
 # (Procfile, docker-compose.yml), so a flood of polls or a long sync never delays a user's request. A
 # droplet step that follows DigitalOcean is sent to the polling queue explicitly.
@@ -203,9 +208,10 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Task events, for Flower (the compose `ops` profile) and `celery events`.
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# Task events (three or four broker messages a task) are off unless asked for: Flower (compose's `ops`
+# profile) turns them on in the workers it watches, and `celery -A tasks control enable_events` does too.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 
 # DigitalOcean: the API endpoint used when a service settings names none, and the per-request timeout.
 DIGITALOCEAN_API_URL = env("DIGITALOCEAN_API_URL", default="https://api.digitalocean.com/v2/")

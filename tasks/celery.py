@@ -7,6 +7,7 @@ from pathlib import Path
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
 
@@ -22,6 +23,15 @@ for option in ("data_folder_in", "data_folder_out", "processed_folder", "control
 # Every worker writes a heartbeat that `/ready/` reads (named, not imported: it needs the Django apps, which
 # are loaded by the time a worker applies its steps).
 app.steps["worker"].add("tasks.heartbeat:HeartbeatStep")
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_database_connections(task=None, **kwargs):
+    """A worker thread keeps its database connection from task to task, as a web process does from request
+    to request: closed only when it is older than CONN_MAX_AGE, or broken (CELERY_DB_REUSE_MAX says why)."""
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()
 
 
 # Task outcomes and durations, for /metrics (waldur_do/metrics.py).

@@ -5,17 +5,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_settings(module: str, **env) -> subprocess.CompletedProcess:
+SETTINGS_SEEN = "from django.conf import settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"
+
+
+def load_settings(module: str, code: str = SETTINGS_SEEN, **env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from django.conf import settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])",
-        ],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": module, **env},
         capture_output=True,
@@ -45,6 +46,20 @@ def test_the_embedded_default_needs_no_environment():
     result = load_settings("settings.dev")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
+
+
+@pytest.mark.parametrize(
+    ("env", "sent"), [({}, "False False"), ({"CELERY_TASK_EVENTS": "true"}, "True True")]
+)
+def test_task_events_are_sent_only_when_asked_for(env, sent):
+    """Three or four broker messages a task, for nobody unless Flower or `celery events` watches."""
+    code = (
+        "from tasks import celery_app as app; "
+        "print(app.conf.worker_send_task_events, app.conf.task_send_sent_event)"
+    )
+    result = load_settings("settings.dev", code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == sent
 
 
 def test_the_embedded_broker_connects_without_a_warning(tmp_path):

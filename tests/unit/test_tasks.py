@@ -1,7 +1,14 @@
 """Every task declares itself: an explicit name (what beat's schedule and queued messages refer to), its
-queue, and time limits; steps that are safe to run twice are acknowledged late."""
+queue, and time limits; steps that are safe to run twice are acknowledged late. A worker keeps its database
+connection across tasks, as long as CONN_MAX_AGE allows."""
+
+import time
 
 import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_postrun, task_prerun
+from django.conf import settings
+from django.db import connection
 
 from tasks import celery_app
 from tasks.queues import Queue
@@ -46,3 +53,52 @@ def test_a_droplet_step_is_bounded_below_its_lease(settings):
     task = celery_app.tasks["droplets.advance"]
     assert task.time_limit < settings.DROPLET_STEP_LEASE.total_seconds()
     assert task.reject_on_worker_lost
+
+
+@pytest.fixture
+def worker_fixup():
+    """Celery's Django fixup with the per-task handlers a worker installs; they are removed afterwards."""
+    fixup = DjangoWorkerFixup(celery_app)
+    task_prerun.connect(fixup.on_task_prerun)
+    task_postrun.connect(fixup.on_task_postrun)
+    yield fixup
+    task_prerun.disconnect(fixup.on_task_prerun)
+    task_postrun.disconnect(fixup.on_task_postrun)
+
+
+def run_task_signals():
+    """What a worker sends around each task it runs."""
+    task = celery_app.tasks["droplets.advance"]
+    task_prerun.send(sender=task, task_id="test-task", task=task, args=(), kwargs={})
+    task_postrun.send(sender=task, task_id="test-task", task=task, args=(), kwargs={}, state="SUCCESS")
+
+
+@pytest.fixture
+def persistent_connection():
+    """The test database's connection, opened again as a deployment opens it (CONN_MAX_AGE of a minute)."""
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    connection.ensure_connection()
+    yield connection
+    connection.settings_dict["CONN_MAX_AGE"] = settings.DATABASES["default"]["CONN_MAX_AGE"]
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_from_task_to_task(worker_fixup, persistent_connection):
+    opened = persistent_connection.connection
+    for _ in range(3):
+        run_task_signals()
+    assert persistent_connection.connection is opened
+
+    # Without CELERY_DB_REUSE_MAX, Celery's fixup closes it around every task, whatever CONN_MAX_AGE says.
+    worker_fixup.db_reuse_max = None
+    run_task_signals()
+    assert persistent_connection.connection is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_closes_a_connection_past_its_age_as_a_web_process_does(worker_fixup, persistent_connection):
+    persistent_connection.close_at = time.monotonic() - 1
+    run_task_signals()
+    assert persistent_connection.connection is None
