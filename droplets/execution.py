@@ -13,7 +13,6 @@ What to send, and how to tell an operation is done, lives in one strategy per op
 import logging
 import random
 import traceback
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django import db
@@ -31,7 +30,7 @@ from .backend.budget import Priority, spending_as
 from .backend.errors import BackendError, RateLimitedError
 from .models import Droplet, Size
 from .states import OPERATIONS, RUNTIME_STATE_BY_DO_STATUS, Operation, Phase, RuntimeState, State
-from .steps import Done, Failed, Poll, Step, droplet_backend_tag, droplet_in_operation
+from .steps import Done, Failed, NextStep, Poll, Step, droplet_backend_tag, droplet_in_operation
 from .strategies import STRATEGIES
 
 __all__ = [
@@ -45,28 +44,21 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class NextStep:
-    """The operation goes on: advance it again after `countdown` seconds with `generation`."""
-
-    droplet_id: int
-    generation: int
-    countdown: float
-    first_step: bool  # still sending its first request (a user's step), not following DigitalOcean
-
-
-def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
+def droplet_advance(*, droplet_id: int, generation: int) -> list[NextStep]:
     """Runs one step of the droplet's operation, if the message for `generation` is still the current one.
-    Returns what to send next, or None when the operation is over (or was not ours to advance)."""
+    Returns what to send next: the operation's next step, unless it is over (or was not ours to advance),
+    and the steps of the account's other operations that a look this step took showed are due now."""
     if not _claim(droplet_id, generation):
-        return None
+        return []
     droplet = None
     try:
         droplet = _begin(droplet_id, generation + 1)
         if droplet is None:
-            return None
+            return []
         with droplet_context(droplet):
-            return _advance_claimed(droplet)
+            step = Step(droplet, OPERATIONS[droplet.operation], get_backend(droplet.service_settings))
+            following = _advance_claimed(step)
+            return [following, *step.due_now] if following else step.due_now
     except DATABASE_UNAVAILABLE:
         # A locked SQLite file, a PostgreSQL restarting: the step is ours (claimed), and every step is safe
         # to run again, so it is sent again for the claimed generation now rather than left to beat until its
@@ -76,22 +68,22 @@ def droplet_advance(*, droplet_id: int, generation: int) -> NextStep | None:
             droplet.uuid.hex if droplet else droplet_id,
             exc_info=True,
         )
-        return NextStep(
+        again = NextStep(
             droplet_id=droplet_id,
             generation=generation + 1,
             countdown=settings.DROPLET_POLL_INITIAL * random.uniform(1.0, 1.5),
             first_step=droplet is None or droplet.operation_phase != Phase.AWAITING,
         )
+        return [again]
 
 
 # Errors of the database itself (not of a query): they pass, so a step meeting one is run again.
 DATABASE_UNAVAILABLE = (db.OperationalError, db.InterfaceError)
 
 
-def _advance_claimed(droplet: Droplet) -> NextStep | None:
-    operation = OPERATIONS[droplet.operation]
+def _advance_claimed(step: Step) -> NextStep | None:
+    droplet, operation = step.droplet, step.operation
     strategy = STRATEGIES[operation.name]
-    step = Step(droplet, operation, get_backend(droplet.service_settings))
     past_deadline = timezone.now() > droplet.operation_deadline
     # A first step sends what a user asked for and may spend the token's budget to the last request; a
     # step following DigitalOcean leaves a reserve for those.
@@ -190,7 +182,11 @@ def _follow(step: Step, strategy, outcome) -> NextStep | None:
     if isinstance(outcome, Failed):
         _fail(step, outcome.message, extra=strategy.fields_on_failure(step))
         return None
-    countdown = outcome.after if outcome.after is not None else _poll_delay(droplet.operation_attempts)
+    if outcome.after is not None:
+        countdown = outcome.after
+    else:
+        backoff = _poll_delay(droplet.operation_attempts)
+        countdown = max(backoff - outcome.seen_ago, backoff / 2)
     # Leased until the next step is due (and may take its time): only past that does beat resume it.
     lease_until = timezone.now() + timedelta(seconds=countdown) + settings.DROPLET_STEP_LEASE
     attempt = droplet.operation_attempts + (1 if outcome.attempt else 0)

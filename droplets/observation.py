@@ -11,24 +11,27 @@ all; otherwise each droplet is asked for on its own."""
 import math
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from .backend.base import BackendAction, BackendDroplet
 from .backend.digitalocean import PAGE_SIZE
 from .backend.errors import RateLimitedError
 from .backend.shared import shared_store
 from .states import Phase
+from .steps import NextStep
 
 
 @dataclass(frozen=True)
 class Observed:
-    """What a look showed, and when the look was taken (a Unix time)."""
+    """What a look showed, when the look was taken (a Unix time), and whether another poll took it."""
 
     action: BackendAction
     taken_at: float
+    shared: bool
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,12 @@ class LookPutOff:
     for_budget: bool
 
 
-def observed_action(backend, action_id: str) -> Observed | LookPutOff | None:
+def observed_action(step, action_id: str) -> Observed | LookPutOff | None:
     """The action as the account's latest look shows it, or None when it does not show it. Of the polls
     that find the look old at once, one takes the next look; the others read the old one meanwhile, or
-    are put off while the next look waits for the budget."""
+    are put off while the next look waits for the budget. The one that takes it makes the operations it
+    shows finished due now (`_move_on`)."""
+    backend = step.backend
     store = shared_store()
     key = f"actions:{backend.account_key}"
     look = store.read(key)
@@ -67,6 +72,8 @@ def observed_action(backend, action_id: str) -> Observed | LookPutOff | None:
                 },
             },
         )
+        finished = [id_ for id_, (_, status, _) in look["actions"].items() if status != "in-progress"]
+        _move_on(step, action_id__in=finished)
     if look is None:
         return None
     seen = look["actions"].get(action_id)
@@ -79,13 +86,15 @@ def observed_action(backend, action_id: str) -> Observed | LookPutOff | None:
         status=status,
         started_at=datetime.fromisoformat(started_at) if started_at else None,
     )
-    return Observed(action, look["taken_at"])
+    return Observed(action, look["taken_at"], shared=not (stale and put_off is None))
 
 
-def observed_droplet(backend, droplet, *, done_by: float):
+def observed_droplet(step, *, done_by: float):
     """The droplet as a look at all the account's droplets taken after `done_by` (when its action was seen
     done), and at most DROPLET_POLL_SNAPSHOT_SECONDS ago, shows it; None when there is no such look and
-    taking one is not worth it, or it does not show it; LookPutOff while another poll takes it."""
+    taking one is not worth it, or it does not show it; LookPutOff while another poll takes it. The poll
+    that takes it makes the operations waiting to read their droplet due now."""
+    backend, droplet = step.backend, step.droplet
     store = shared_store()
     key = f"droplets:{backend.account_key}"
     look = store.read(key)
@@ -101,6 +110,7 @@ def observed_droplet(backend, droplet, *, done_by: float):
             key,
             lambda: {"taken_at": time.time(), "droplets": {d.id: asdict(d) for d in backend.list_droplets()}},
         )
+        _move_on(step, action_id="", operation_params__has_key="action_done_at")
     seen = look["droplets"].get(droplet.backend_id)
     return BackendDroplet(**{**seen, "tags": tuple(seen["tags"])}) if seen else None
 
@@ -141,6 +151,40 @@ def _take_look(store, key: str, look_of) -> dict:
 
 
 LOOK_CLAIM_SECONDS = 10.0  # more than a look takes (a few requests, each bounded by the request timeout)
+
+
+def _move_on(step, **waiting_for_it) -> None:
+    """Makes due now the account's other operations, waiting on DigitalOcean, that the look just taken
+    answers (`waiting_for_it`): their polls would otherwise come when their backoff says, seconds or tens
+    of seconds after the look showed them done. Their rows are leased anew, as a step sent now is; the
+    message each had waits on, and finds its generation taken. An operation whose own poll comes within
+    MOVE_ON_MARGIN_SECONDS is left to it: a message sent now would come no sooner."""
+    from .models import Droplet
+
+    now = timezone.now()
+    due_later = now + settings.DROPLET_STEP_LEASE + timedelta(seconds=MOVE_ON_MARGIN_SECONDS)
+    waiting = (
+        Droplet.objects.filter(
+            service_settings_id=step.droplet.service_settings_id,
+            operation_phase=Phase.AWAITING,
+            operation_lease_until__gt=due_later,
+            **waiting_for_it,
+        )
+        .exclude(pk=step.droplet.pk)
+        .values_list("pk", "operation_generation")
+    )
+    due = [(pk, generation) for pk, generation in waiting[:PAGE_SIZE]]
+    if not due:
+        return
+    Droplet.objects.filter(
+        pk__in=[pk for pk, _ in due], operation_lease_until__gt=due_later, **waiting_for_it
+    ).update(operation_lease_until=now + settings.DROPLET_STEP_LEASE)
+    step.due_now.extend(
+        NextStep(droplet_id=pk, generation=gen, countdown=0, first_step=False) for pk, gen in due
+    )
+
+
+MOVE_ON_MARGIN_SECONDS = 0.5
 
 
 def _worth_a_look(service_settings_id) -> bool:

@@ -19,6 +19,8 @@ class Step:
         self.operation = operation
         self.backend = backend
         self.past_deadline = False  # then a strategy only looks: nothing new is sent
+        # Steps of the account's other operations that a look this step took has made due now.
+        self.due_now: list[NextStep] = []
 
     @property
     def params(self) -> dict:
@@ -52,6 +54,16 @@ class Step:
         return self.save(operation_params={**self.params, **params})
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """The operation goes on: advance it again after `countdown` seconds with `generation`."""
+
+    droplet_id: int
+    generation: int
+    countdown: float
+    first_step: bool  # still sending its first request (a user's step), not following DigitalOcean
+
+
 # What a strategy's step returns.
 @dataclass(frozen=True)
 class Poll:
@@ -60,6 +72,9 @@ class Poll:
     after: float | None = None
     error: str = ""  # the passing error this step is retried for, kept on the row for operators
     attempt: bool = True  # counts towards the retry limit (waiting out a rate limit does not)
+    # How old the shared look this poll read was: its backoff counts from then, as if it had looked itself
+    # at that time, so reading a look taken a moment before the action finished costs no whole backoff more.
+    seen_ago: float = 0.0
 
 
 @dataclass(frozen=True)

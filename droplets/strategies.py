@@ -186,19 +186,22 @@ class ActionStrategy(OperationStrategy):
         # When the action was seen done: a look at the droplet from before then may still show it busy.
         done_by = step.params.get("action_done_at") or time.time()
         if droplet.action_id:
-            observed = observed_action(step.backend, droplet.action_id)
+            observed = observed_action(step, droplet.action_id)
             if isinstance(observed, LookPutOff):
                 return _put_off(observed)
+            seen_ago = 0.0
             if observed is not None:
                 action, done_by = observed.action, observed.taken_at
+                if observed.shared:
+                    seen_ago = max(0.0, time.time() - observed.taken_at)
             else:
                 action = step.backend.get_action(droplet.backend_id, droplet.action_id)
             if action.in_progress:
-                return Poll()
+                return Poll(seen_ago=seen_ago)
             if action.errored:
                 return self.on_errored(step, action)
             step.save(action_id="", operation_params={**step.params, "action_done_at": done_by})
-        current = observed_droplet(step.backend, droplet, done_by=done_by)
+        current = observed_droplet(step, done_by=done_by)
         if isinstance(current, LookPutOff):
             return _put_off(current)
         current = current or step.backend.get_droplet(droplet.backend_id)

@@ -34,14 +34,13 @@ def droplet_advance_task(self, droplet_id: int, generation: int):
         # step again itself): this message is still the current one.
         logger.warning("Droplet %s: the database did not answer; the step will be retried", droplet_id)
         raise self.retry(countdown=settings.DROPLET_POLL_INITIAL) from None
-    if following is None:
-        return
-    # If this send fails, the row's lease runs out and beat sends the step instead.
-    droplet_advance_task.apply_async(
-        (following.droplet_id, following.generation),
-        countdown=following.countdown,
-        queue=step_queue(first_step=following.first_step),
-    )
+    # If a send fails, the row's lease runs out and beat sends the step instead.
+    for next_step in following:
+        droplet_advance_task.apply_async(
+            (next_step.droplet_id, next_step.generation),
+            countdown=next_step.countdown,
+            queue=step_queue(first_step=next_step.first_step),
+        )
 
 
 def step_queue(*, first_step: bool) -> Queue:

@@ -1,11 +1,15 @@
 """The droplet task and the step it runs: what is sent next and when, how errors are retried or end the
 operation, and that only the message for the row's current generation acts."""
 
+from datetime import timedelta
+
 import pytest
 from django import db
 from django.utils import timezone
 
 from droplets import execution
+from droplets.backend import get_backend
+from droplets.backend.shared import shared_store
 from droplets.execution import droplet_advance
 from droplets.models import Droplet
 from droplets.states import Phase, RuntimeState, State
@@ -182,8 +186,8 @@ def test_a_bug_fails_the_droplet_with_a_generic_message_and_keeps_the_traceback_
 def test_a_message_for_an_older_generation_does_nothing(emulator_server, stopping, sent):
     """A redelivered message, a chain beat resumed, a slow duplicate: only the current generation acts."""
     generation = fresh(stopping).operation_generation
-    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is not None
-    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is None  # the same message again
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) != []
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) == []  # the same message again
     assert _action_posts(emulator_server) == [201]
 
 
@@ -233,14 +237,14 @@ def test_a_database_that_fails_during_a_claimed_step_has_the_step_run_again_soon
 
     monkeypatch.setattr(strategy, "advance", locked_on_the_first_try)
     generation = fresh(stopping).operation_generation
-    again = droplet_advance(droplet_id=stopping.pk, generation=generation)
+    [again] = droplet_advance(droplet_id=stopping.pk, generation=generation)
 
     assert (again.generation, again.first_step) == (generation + 1, True)
     assert again.countdown < 10
     assert _state(stopping) == (State.UPDATING, RuntimeState.STOPPING, "")
-    assert droplet_advance(droplet_id=stopping.pk, generation=generation) is None  # the old message: stale
-    following = droplet_advance(droplet_id=stopping.pk, generation=again.generation)
-    assert following is not None and not following.first_step  # the stop was sent, and is followed
+    assert droplet_advance(droplet_id=stopping.pk, generation=generation) == []  # the old message: stale
+    [following] = droplet_advance(droplet_id=stopping.pk, generation=again.generation)
+    assert not following.first_step  # the stop was sent, and is followed
     assert _action_posts(emulator_server) == [201]
 
 
@@ -255,5 +259,48 @@ def test_an_operation_ended_between_the_claim_and_the_step_is_left_alone(
         return claimed
 
     monkeypatch.setattr(execution, "_claim", claim_then_an_operator_ends_it)
-    assert droplet_advance(droplet_id=stopping.pk, generation=fresh(stopping).operation_generation) is None
+    assert droplet_advance(droplet_id=stopping.pk, generation=fresh(stopping).operation_generation) == []
     assert _action_posts(emulator_server) == []
+
+
+def test_the_steps_a_look_made_due_are_sent_now_with_the_droplets_own(
+    emulator_server, emulated_catalog, project, sent, settings
+):
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    looker, other = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(2)]
+    emulator_server.control.add_faults({"effect": "stuck_action", "match": {"action_type": "reboot"}})
+    schedule(looker, "restart")
+    schedule(other, "stop")
+    for droplet in (looker, other):
+        _run_task(droplet)  # sends the reboot, the shutdown
+    Droplet.objects.filter(pk=other.pk).update(operation_lease_until=timezone.now() + timedelta(hours=1))
+    emulator_server.control.advance_clock(60)  # the shutdown is done; the reboot is stuck
+    sent.clear()
+
+    _run_task(looker)
+
+    assert sent == [
+        ((looker.pk, fresh(looker).operation_generation), 3.0, "polling"),
+        ((other.pk, fresh(other).operation_generation), 0, "polling"),
+    ]
+
+
+def test_a_poll_reading_another_polls_look_counts_its_backoff_from_when_the_look_was_taken(
+    emulator_server, emulated_catalog, project, sent, settings
+):
+    """Else a look taken just before the action finished would cost the reader a whole backoff more."""
+    settings.DROPLET_POLL_INITIAL, settings.DROPLET_POLL_SNAPSHOT_SECONDS = 2.0, 60
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    looker, reader = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(2)]
+    for droplet in (looker, reader):
+        schedule(droplet, "stop")
+        _run_task(droplet)  # sends the shutdown
+    _run_task(looker)  # takes the account's look at its actions
+    store, key = shared_store(), f"actions:{get_backend(emulated_catalog.service_settings).account_key}"
+    store.write(key, {**store.read(key), "taken_at": store.read(key)["taken_at"] - 0.5})
+    sent.clear()
+
+    _run_task(reader)
+
+    [(_, countdown, _)] = sent
+    assert 2.4 < countdown < 2.55  # its backoff of 3 s, less the look's half a second

@@ -3,9 +3,10 @@ python-digitalocean against the emulator over HTTP, including DigitalOcean's way
 (docs/emulator.md, "Faults")."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from droplets import services
@@ -18,6 +19,7 @@ from tests.fixtures.backend import (
     make_backend,
     make_droplet_on_do,
     make_scheduled_create,
+    own_next_step,
     run_operation,
     schedule,
     step,
@@ -531,7 +533,7 @@ def test_an_operators_recovery_during_polling_ends_the_operation_quietly(
     intervene(droplet=fresh(online))
     emulator_server.control.complete_actions()
 
-    assert droplet_advance(droplet_id=online.pk, generation=generation) is None
+    assert droplet_advance(droplet_id=online.pk, generation=generation) == []
     row = fresh(online)
     assert (None if row is None else (row.state, row.error_message)) == expected
     if row is not None:
@@ -646,7 +648,8 @@ def test_a_shared_look_that_fails_leaves_the_polls_after_it_to_wait_as_long(
 
     # One after the other, at once (not `step`, which lets each step's wait pass first).
     waits = [
-        droplet_advance(droplet_id=d.pk, generation=fresh(d).operation_generation).countdown for d in droplets
+        own_next_step(d, droplet_advance(droplet_id=d.pk, generation=fresh(d).operation_generation)).countdown
+        for d in droplets
     ]
 
     assert all(wait > 30 for wait in waits), waits  # none "look again shortly"
@@ -668,3 +671,72 @@ def test_a_look_at_all_the_accounts_droplets_is_taken_only_when_it_costs_less(
     assert _worth_a_look(account)  # two waiting, one page of droplets
     settings.DROPLET_POLL_LOOK_MAX_DROPLETS = 2
     assert not _worth_a_look(account)  # too big an account to keep its look whole
+
+
+def _polled_in(seconds: float, *droplets) -> datetime:
+    """Leases the droplets as a step leaves them whose next poll is `seconds` away (their backoff)."""
+    lease = timezone.now() + timedelta(seconds=seconds) + django_settings.DROPLET_STEP_LEASE
+    Droplet.objects.filter(pk__in=[d.pk for d in droplets]).update(operation_lease_until=lease)
+    return lease
+
+
+def test_a_look_showing_actions_finished_makes_the_operations_waiting_on_them_due_now(
+    emulator_server, emulated_catalog, project, settings
+):
+    """The poll that takes the account's look moves on the others it shows finished, instead of leaving
+    each to its backoff (seconds, or tens of seconds, later); one whose poll comes in a moment is left to
+    it."""
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    looker, *backed_off, soon = [
+        make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(4)
+    ]
+    for droplet in (looker, *backed_off, soon):
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    lease = _polled_in(30, *backed_off)
+    _polled_in(0.2, soon)
+    emulator_server.control.advance_clock(60)  # every shutdown is done on DigitalOcean
+
+    following = droplet_advance(droplet_id=looker.pk, generation=fresh(looker).operation_generation)
+
+    assert own_next_step(looker, following) is None  # done
+    woken = {next_step.droplet_id: next_step for next_step in following}
+    assert set(woken) == {droplet.pk for droplet in backed_off}
+    for droplet in backed_off:
+        row = fresh(droplet)
+        assert (woken[droplet.pk].generation, woken[droplet.pk].countdown) == (row.operation_generation, 0)
+        assert not woken[droplet.pk].first_step
+        assert row.operation_lease_until < lease  # leased as a step sent now: beat resends it if lost
+    emulator_server.control.clear_requests()
+    for droplet in backed_off:
+        # The woken step ends the operation from the looks already taken; the message it had finds its
+        # generation taken.
+        generation = woken[droplet.pk].generation
+        assert droplet_advance(droplet_id=droplet.pk, generation=generation) == []
+        assert droplet_advance(droplet_id=droplet.pk, generation=generation) == []
+        assert (fresh(droplet).state, fresh(droplet).runtime_state) == (State.OK, RuntimeState.OFFLINE)
+    assert emulator_server.control.requests() == []
+    assert fresh(soon).state == State.UPDATING  # its own poll, due in a moment, reads the look
+
+
+def test_a_look_at_the_accounts_droplets_makes_the_operations_waiting_to_read_theirs_due_now(
+    emulator_server, emulated_catalog, project, settings
+):
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    looker, *put_off = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(3)]
+    for droplet in (looker, *put_off):
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.advance_clock(60)
+    for droplet in put_off:  # their shutdowns were seen done, and they wait to read their droplets
+        row = fresh(droplet)
+        Droplet.objects.filter(pk=droplet.pk).update(
+            action_id="", operation_params={**row.operation_params, "action_done_at": time.time() - 1}
+        )
+    _polled_in(30, *put_off)
+
+    following = droplet_advance(droplet_id=looker.pk, generation=fresh(looker).operation_generation)
+
+    assert {next_step.droplet_id for next_step in following} == {droplet.pk for droplet in put_off}
+    requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
+    assert requests[-2:] == [("GET", "/v2/actions"), ("GET", "/v2/droplets")]
