@@ -135,7 +135,7 @@ def _begin(droplet_id: int, generation: int) -> Droplet | None:
     """The claimed droplet; on its first step, its operation is now running on a worker. None when an
     operator ended the operation (or a newer step took it) since the claim."""
     droplet = (
-        Droplet.objects.select_related("service_settings")
+        Droplet.objects.select_related("service_settings", "project__customer")  # the events name them
         .filter(pk=droplet_id, operation_generation=generation)
         .exclude(operation="")
         .first()

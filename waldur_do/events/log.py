@@ -26,7 +26,7 @@ _WARNING_STAGES = ("_failed", "_timed_out", "deleted_outside", "twin_detected", 
 def droplet_event(droplet, event_type: str, message: str, *, actor=None, **details) -> Event:
     """Records that `event_type` happened to `droplet`. `actor` is the user who asked (None: the system);
     `details` (JSON-serialisable) go into the event's context, e.g. the error, the next retry, the changes."""
-    project = Project.objects.select_related("customer").get(pk=droplet.project_id)
+    project = _project_of(droplet)
     action_id = details.pop("action_id", None) or getattr(droplet, "action_id", "") or ""
     context = {
         "resource_type": RESOURCE_TYPE,
@@ -58,6 +58,17 @@ def droplet_event(droplet, event_type: str, message: str, *, actor=None, **detai
     with droplet_context(droplet):
         logger.log(level, "%s: %s (by %s)", event_type, message, event.actor_name)
     return event
+
+
+def _project_of(droplet) -> Project:
+    """The droplet's project and customer: as the caller loaded them with the droplet (a worker's step
+    does, for the events of each step), else from the database."""
+    project_field = droplet._meta.get_field("project")
+    if project_field.is_cached(droplet):
+        project = project_field.get_cached_value(droplet)
+        if Project._meta.get_field("customer").is_cached(project):
+            return project
+    return Project.objects.select_related("customer").get(pk=droplet.project_id)
 
 
 def purge_expired(*, keep: timedelta) -> int:
