@@ -1,6 +1,7 @@
 """A claimed step of a droplet's operation, and what a strategy's step returns (see execution.py)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -95,6 +96,9 @@ def droplet_in_operation(droplet: Droplet):
         pk=droplet.pk, operation=droplet.operation, operation_generation=droplet.operation_generation
     )
 
+
+# How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
+ACTION_CLOCK_SKEW = timedelta(seconds=30)
 
 TAG_PREFIX = "waldur-do-"
 

@@ -23,12 +23,9 @@ from .backend.base import SshKeySpec
 from .backend.errors import NotFoundError, RejectedError, TransientError
 from .observation import LookPutOff, observed_action, observed_droplet
 from .states import Phase
-from .steps import Done, Failed, Poll, Step, droplet_backend_tag
+from .steps import ACTION_CLOCK_SKEW, Done, Failed, Poll, Step, droplet_backend_tag
 
 logger = logging.getLogger(__name__)
-
-# How far DigitalOcean's clock may be behind ours when an action it started for us is recognised by its time.
-ACTION_CLOCK_SKEW = timedelta(seconds=30)
 
 
 def _put_off(look: LookPutOff) -> Poll:

@@ -49,6 +49,9 @@ DROPLET_GONE = "The droplet no longer exists on DigitalOcean."
 
 
 PAGE_SIZE = 200  # the most DigitalOcean gives in one page
+# Pages of the account's actions one look reads at most: past 1,000 operations in flight, the oldest are
+# asked for one by one.
+ACTION_PAGES = 5
 
 
 def _action(action: dict) -> BackendAction:
@@ -246,14 +249,18 @@ class DigitalOceanBackend:
         """Names this account in shared state (backend/shared.py): a hash of the endpoint and token."""
         return account_key(self._api_url, self._token or "")
 
-    def account_actions(self) -> list[BackendAction]:
-        """The account's latest actions on every droplet, newest first: one page of up to 200."""
-        with self._call() as call:
-            answer = call.make(digitalocean.Manager).get_data(
-                "actions/", params={"page": 1, "per_page": PAGE_SIZE}
-            )
-        with _reading():
-            return [_action(action) for action in answer["actions"]]
+    def account_actions(self, *, since: datetime | None = None) -> list[BackendAction]:
+        """The account's latest actions on every droplet, newest first: a page of up to 200, and the next
+        ones until a page reaches back to `since` (the oldest action the caller follows started after it),
+        at most ACTION_PAGES in all."""
+        actions: list[BackendAction] = []
+        for number, page in enumerate(self._pages("actions/", "actions"), start=1):
+            with _reading():
+                actions.extend(_action(action) for action in page)
+            oldest = actions[-1].started_at
+            if since is None or number >= ACTION_PAGES or (oldest is not None and oldest <= since):
+                break
+        return actions
 
     def recent_actions(self, droplet_id: str) -> list[BackendAction]:
         """The droplet's latest actions, newest first (one page): ours and those DigitalOcean started."""

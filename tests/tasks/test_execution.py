@@ -740,3 +740,25 @@ def test_a_look_at_the_accounts_droplets_makes_the_operations_waiting_to_read_th
     assert {next_step.droplet_id for next_step in following} == {droplet.pk for droplet in put_off}
     requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
     assert requests[-2:] == [("GET", "/v2/actions"), ("GET", "/v2/droplets")]
+
+
+def test_a_look_reads_back_to_the_oldest_action_followed_a_page_at_a_time(
+    emulator_server, emulated_catalog, project, settings, monkeypatch
+):
+    """More operations in flight than a page holds still cost a request per page a look, not one each."""
+    from droplets.backend import digitalocean
+
+    monkeypatch.setattr(digitalocean, "PAGE_SIZE", 2)
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
+    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    for droplet in droplets:
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    emulator_server.control.clear_requests()
+
+    for droplet in droplets:
+        assert step(droplet) is not None  # still shutting down: polled again later
+
+    requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
+    assert requests == [("GET", "/v2/actions")] * 3  # 5 actions, 2 a page
