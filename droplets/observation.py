@@ -1,12 +1,13 @@
 """Operations in flight on one account are followed together: a poll reads its action from the account's
-latest look at its actions (one listing of up to 200, newest first), shared by every worker through the
-shared store, and takes a new look only when that one is older than DROPLET_POLL_SNAPSHOT_SECONDS. So N
-operations polled at once cost about one request per look, not N. An action the look does not show (begun
-after it, or more than 200 actions ago) is asked for on its own.
+latest look at its actions (newest first, 200 a page, back to the oldest action followed), shared by every
+worker through the shared store, and takes a new look only when that one is older than
+DROPLET_POLL_SNAPSHOT_SECONDS. So N operations polled at once cost ⌈N/200⌉ requests per look, not N. An
+action the look does not show (begun after it, or beyond its pages) is asked for on its own.
 
 Once its action is done, an operation reads the droplet as DigitalOcean has it now. When many of the
 account's operations wait for that at once, one look at all its droplets (a request per 200) serves them
-all; otherwise each droplet is asked for on its own."""
+all; otherwise each droplet is asked for on its own. The poll that takes a look makes the operations it
+answers due now, rather than leaving each to its own backoff."""
 
 import math
 import time
