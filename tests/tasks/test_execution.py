@@ -563,10 +563,15 @@ def test_an_operation_waits_for_an_action_digitalocean_started_itself(emulator_s
     assert sorted(_actions_on_do(emulator_server, online)) == sorted([event, "shutdown"])
 
 
+@pytest.mark.parametrize(("page_size", "pages"), [(200, 1), (2, 3)])
 def test_polls_of_one_accounts_operations_share_one_look_at_its_actions(
-    emulator_server, emulated_catalog, project, settings
+    emulator_server, emulated_catalog, project, settings, monkeypatch, page_size, pages
 ):
-    """Following N operations costs one listing of the account's actions per look, not N requests."""
+    """Following N operations costs ⌈N/200⌉ requests per look (pages read back to the oldest action
+    followed), not N."""
+    from droplets.backend import digitalocean
+
+    monkeypatch.setattr(digitalocean, "PAGE_SIZE", page_size)
     settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
     droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
     emulator_server.control.add_faults({"effect": "stuck_action"})
@@ -579,7 +584,7 @@ def test_polls_of_one_accounts_operations_share_one_look_at_its_actions(
         assert step(droplet) is not None  # still shutting down: polled again later
 
     requests = emulator_server.control.requests()
-    assert [(r["method"], r["path"].rstrip("/")) for r in requests] == [("GET", "/v2/actions")]
+    assert [(r["method"], r["path"].rstrip("/")) for r in requests] == [("GET", "/v2/actions")] * pages
     assert all(fresh(droplet).operation_phase == "awaiting" for droplet in droplets)
 
 
@@ -740,25 +745,3 @@ def test_a_look_at_the_accounts_droplets_makes_the_operations_waiting_to_read_th
     assert {next_step.droplet_id for next_step in following} == {droplet.pk for droplet in put_off}
     requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
     assert requests[-2:] == [("GET", "/v2/actions"), ("GET", "/v2/droplets")]
-
-
-def test_a_look_reads_back_to_the_oldest_action_followed_a_page_at_a_time(
-    emulator_server, emulated_catalog, project, settings, monkeypatch
-):
-    """More operations in flight than a page holds still cost a request per page a look, not one each."""
-    from droplets.backend import digitalocean
-
-    monkeypatch.setattr(digitalocean, "PAGE_SIZE", 2)
-    settings.DROPLET_POLL_SNAPSHOT_SECONDS = 60
-    droplets = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(5)]
-    emulator_server.control.add_faults({"effect": "stuck_action"})
-    for droplet in droplets:
-        services.droplet_stop(droplet=droplet)
-        step(droplet)  # sends the shutdown
-    emulator_server.control.clear_requests()
-
-    for droplet in droplets:
-        assert step(droplet) is not None  # still shutting down: polled again later
-
-    requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
-    assert requests == [("GET", "/v2/actions")] * 3  # 5 actions, 2 a page
