@@ -73,8 +73,9 @@ def observed_action(step, action_id: str) -> Observed | LookPutOff | None:
                 },
             },
         )
-        finished = [id_ for id_, (_, status, _) in look["actions"].items() if status != "in-progress"]
-        _move_on(step, action_id__in=finished)
+        in_progress = {id_ for id_, (_, status, _) in look["actions"].items() if status == "in-progress"}
+        _move_on(step, action_id__in=[id_ for id_ in look["actions"] if id_ not in in_progress])
+        _keep_looking(step, in_progress)
     if look is None:
         return None
     seen = look["actions"].get(action_id)
@@ -186,6 +187,35 @@ def _move_on(step, **waiting_for_it) -> None:
 
 
 MOVE_ON_MARGIN_SECONDS = 0.5
+
+
+def _keep_looking(step, in_progress: set[str]) -> None:
+    """Makes sure the account's next look comes within DROPLET_POLL_LOOK_EVERY_SECONDS while other
+    operations wait on actions the look shows in progress: unless one of them is due by then, the one due
+    soonest is made due then (its step sent with this one's; the message it had finds its generation
+    taken). The look then makes those that finished due (`_move_on`), however long their backoffs are."""
+    from .models import Droplet
+
+    every = settings.DROPLET_POLL_LOOK_EVERY_SECONDS
+    soonest = (
+        Droplet.objects.filter(
+            service_settings_id=step.droplet.service_settings_id,
+            operation_phase=Phase.AWAITING,
+            action_id__in=in_progress,
+        )
+        .exclude(pk=step.droplet.pk)
+        .order_by("operation_lease_until")
+        .values_list("pk", "operation_generation", "operation_lease_until")
+        .first()
+    )
+    if soonest is None:
+        return
+    pk, generation, lease_until = soonest
+    lease = timezone.now() + timedelta(seconds=every) + settings.DROPLET_STEP_LEASE
+    if lease_until is None or lease_until <= lease:
+        return  # due by then anyway
+    if Droplet.objects.filter(pk=pk, operation_generation=generation).update(operation_lease_until=lease):
+        step.due_now.append(NextStep(droplet_id=pk, generation=generation, countdown=every, first_step=False))
 
 
 def _oldest_action_followed(step) -> datetime | None:

@@ -293,6 +293,9 @@ DROPLET_POLL_MAX = env.float("DROPLET_POLL_MAX", default=30.0)
 # Polls of one account's operations share one look at its latest actions, taken again when it is older than
 # this (droplets/observation.py); 0 takes a look for every poll.
 DROPLET_POLL_SNAPSHOT_SECONDS = env.float("DROPLET_POLL_SNAPSHOT_SECONDS", default=DROPLET_POLL_INITIAL)
+# While an account has several operations in flight, one of them looks at its actions at least this often
+# (the look makes the finished ones due): each one's own backoff may be far longer.
+DROPLET_POLL_LOOK_EVERY_SECONDS = env.float("DROPLET_POLL_LOOK_EVERY_SECONDS", default=5.0)
 # ... and, when many wait for their droplet's final state at once, one look at all the account's droplets,
 # for accounts of at most this many droplets (the look is kept whole in the shared store).
 DROPLET_POLL_LOOK_MAX_DROPLETS = env.int("DROPLET_POLL_LOOK_MAX_DROPLETS", default=2000)

@@ -10,6 +10,8 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from droplets import services
+from droplets.backend import get_backend
+from droplets.backend.shared import shared_store
 from droplets.execution import droplet_advance, droplet_backend_tag
 from droplets.models import Droplet
 from droplets.states import RuntimeState, State
@@ -745,3 +747,35 @@ def test_a_look_at_the_accounts_droplets_makes_the_operations_waiting_to_read_th
     assert {next_step.droplet_id for next_step in following} == {droplet.pk for droplet in put_off}
     requests = [(r["method"], r["path"].rstrip("/")) for r in emulator_server.control.requests()]
     assert requests[-2:] == [("GET", "/v2/actions"), ("GET", "/v2/droplets")]
+
+
+def test_while_others_are_in_progress_one_of_them_looks_again_within_the_look_interval(
+    emulator_server, emulated_catalog, project, settings
+):
+    """However long their backoffs have grown, an account's operations in flight are looked at every few
+    seconds, by one of them: the one due soonest comes then, unless one comes sooner anyway."""
+    settings.DROPLET_POLL_SNAPSHOT_SECONDS, settings.DROPLET_POLL_LOOK_EVERY_SECONDS = 60, 5
+    looker, sooner, later = [make_droplet_on_do(emulator_server, emulated_catalog, project) for _ in range(3)]
+    emulator_server.control.add_faults({"effect": "stuck_action"})
+    for droplet in (looker, sooner, later):
+        services.droplet_stop(droplet=droplet)
+        step(droplet)  # sends the shutdown
+    _polled_in(20, sooner)
+    lease = _polled_in(30, later)
+
+    following = droplet_advance(droplet_id=looker.pk, generation=fresh(looker).operation_generation)
+
+    made_due = [next_step for next_step in following if next_step.droplet_id != looker.pk]
+    assert [(n.droplet_id, n.generation, n.countdown) for n in made_due] == [
+        (sooner.pk, fresh(sooner).operation_generation, 5)
+    ]
+    assert (
+        fresh(sooner).operation_lease_until
+        < timezone.now() + timedelta(seconds=6) + django_settings.DROPLET_STEP_LEASE
+    )
+    assert fresh(later).operation_lease_until == lease  # left to its backoff: the look will wake it
+
+    _polled_in(3, sooner)  # due before the interval is over: nothing to add
+    shared_store().write(f"actions:{get_backend(emulated_catalog.service_settings).account_key}", None)  # old
+    following = droplet_advance(droplet_id=looker.pk, generation=fresh(looker).operation_generation)
+    assert [next_step.droplet_id for next_step in following] == [looker.pk]
