@@ -161,26 +161,15 @@ def _move_on(step, **waiting_for_it) -> None:
     of seconds after the look showed them done. Their rows are leased anew, as a step sent now is; the
     message each had waits on, and finds its generation taken. An operation whose own poll comes within
     MOVE_ON_MARGIN_SECONDS is left to it: a message sent now would come no sooner."""
-    from .models import Droplet
-
     now = timezone.now()
     due_later = now + settings.DROPLET_STEP_LEASE + timedelta(seconds=MOVE_ON_MARGIN_SECONDS)
-    waiting = (
-        Droplet.objects.filter(
-            service_settings_id=step.droplet.service_settings_id,
-            operation_phase=Phase.AWAITING,
-            operation_lease_until__gt=due_later,
-            **waiting_for_it,
-        )
-        .exclude(pk=step.droplet.pk)
-        .values_list("pk", "operation_generation")
-    )
-    due = [(pk, generation) for pk, generation in waiting[:PAGE_SIZE]]
+    waiting = _others_awaiting(step, operation_lease_until__gt=due_later, **waiting_for_it)
+    due = list(waiting.values_list("pk", "operation_generation")[:PAGE_SIZE])
     if not due:
         return
-    Droplet.objects.filter(
-        pk__in=[pk for pk, _ in due], operation_lease_until__gt=due_later, **waiting_for_it
-    ).update(operation_lease_until=now + settings.DROPLET_STEP_LEASE)
+    waiting.filter(pk__in=[pk for pk, _ in due]).update(
+        operation_lease_until=now + settings.DROPLET_STEP_LEASE
+    )
     step.due_now.extend(
         NextStep(droplet_id=pk, generation=gen, countdown=0, first_step=False) for pk, gen in due
     )
@@ -194,16 +183,9 @@ def _keep_looking(step, in_progress: set[str]) -> None:
     operations wait on actions the look shows in progress: unless one of them is due by then, the one due
     soonest is made due then (its step sent with this one's; the message it had finds its generation
     taken). The look then makes those that finished due (`_move_on`), however long their backoffs are."""
-    from .models import Droplet
-
     every = settings.DROPLET_POLL_LOOK_EVERY_SECONDS
     soonest = (
-        Droplet.objects.filter(
-            service_settings_id=step.droplet.service_settings_id,
-            operation_phase=Phase.AWAITING,
-            action_id__in=in_progress,
-        )
-        .exclude(pk=step.droplet.pk)
+        _others_awaiting(step, action_id__in=in_progress)
         .order_by("operation_lease_until")
         .values_list("pk", "operation_generation", "operation_lease_until")
         .first()
@@ -214,8 +196,17 @@ def _keep_looking(step, in_progress: set[str]) -> None:
     lease = timezone.now() + timedelta(seconds=every) + settings.DROPLET_STEP_LEASE
     if lease_until is None or lease_until <= lease:
         return  # due by then anyway
-    if Droplet.objects.filter(pk=pk, operation_generation=generation).update(operation_lease_until=lease):
+    if _others_awaiting(step, pk=pk, operation_generation=generation).update(operation_lease_until=lease):
         step.due_now.append(NextStep(droplet_id=pk, generation=generation, countdown=every, first_step=False))
+
+
+def _others_awaiting(step, **conditions):
+    """The account's operations, but the step's own, that wait on DigitalOcean and meet `conditions`."""
+    from .models import Droplet
+
+    return Droplet.objects.filter(
+        service_settings_id=step.droplet.service_settings_id, operation_phase=Phase.AWAITING, **conditions
+    ).exclude(pk=step.droplet.pk)
 
 
 def _oldest_action_followed(step) -> datetime | None:
